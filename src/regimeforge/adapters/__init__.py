@@ -1,0 +1,1 @@
+"""adapters layer of RegimeForge (see docs/architecture.md)."""

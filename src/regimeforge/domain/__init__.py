@@ -1,0 +1,1 @@
+"""domain layer of RegimeForge (see docs/architecture.md)."""

@@ -1,0 +1,1 @@
+"""plugins layer of RegimeForge (see docs/architecture.md)."""
