@@ -1,0 +1,1 @@
+"""Executors: inline, local process pool, Dask."""

@@ -1,0 +1,1 @@
+"""Market data adapters: CSV, Parquet, SQL candles, synthetic bars."""
