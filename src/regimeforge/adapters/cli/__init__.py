@@ -1,0 +1,1 @@
+"""The ``regimeforge`` command line (typer + rich): one module per command group."""
