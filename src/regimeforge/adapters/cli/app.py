@@ -39,7 +39,6 @@ app = typer.Typer(
 # typer >= 0.20 vendors click (typer._click); catch both spellings through public names.
 _CLICK_ERRORS: tuple[type[Exception], ...] = (typer.TyperException, click.ClickException)
 _EXITS: tuple[type[BaseException], ...] = (typer.Exit, click.exceptions.Exit)
-_ABORTS: tuple[type[BaseException], ...] = (typer.Abort, click.exceptions.Abort)
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)
@@ -58,11 +57,11 @@ def run(argv: Sequence[str] | None = None) -> int:
             print(ctx.get_help() if ctx is not None else "see regimeforge --help")
             return 0
         hint = f" (see `{ctx.command_path} --help`)" if ctx is not None and code == 2 else ""
-        print_error(f"{exc.format_message()}{hint}")
+        print_error(f"{getattr(exc, 'format_message', exc.__str__)()}{hint}")
         return int(code)
     except _EXITS as exc:
-        return int(exc.exit_code)
-    except (KeyboardInterrupt, *_ABORTS) as exc:
+        return int(getattr(exc, "exit_code", 0))
+    except (KeyboardInterrupt, typer.Abort, click.exceptions.Abort) as exc:
         interrupted = isinstance(exc, KeyboardInterrupt) or isinstance(
             exc.__cause__ or exc.__context__, KeyboardInterrupt
         )

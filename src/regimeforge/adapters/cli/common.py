@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,19 +15,36 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
+_WORKSPACE_HELP = "Workspace folder (default: $REGIMEFORGE_WORKSPACE, else the current directory)."
+
+
 def workspace_option() -> Any:
     """``--workspace DIR`` (default ``$REGIMEFORGE_WORKSPACE``, else the current directory).
 
-    Use as a default: ``def cmd(workspace: Path | None = workspace_option()) -> None``.
+    Prefer the ``WorkspaceOption`` annotation: ``def cmd(workspace: WorkspaceOption = None)``;
+    this function is the older spelling (``workspace: Path | None = workspace_option()``).
     """
     return typer.Option(
         None,
         "--workspace",
         "-w",
         envvar="REGIMEFORGE_WORKSPACE",
-        help="Workspace folder (default: $REGIMEFORGE_WORKSPACE, else the current directory).",
+        help=_WORKSPACE_HELP,
         show_default=False,
     )
+
+
+#: ``--workspace DIR`` as an annotation: ``def cmd(workspace: WorkspaceOption = None)``.
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace",
+        "-w",
+        envvar="REGIMEFORGE_WORKSPACE",
+        help=_WORKSPACE_HELP,
+        show_default=False,
+    ),
+]
 
 
 def open_ws(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from regimeforge.adapters.cli.common import console, open_ws, workspace_option
+from regimeforge.adapters.cli.common import WorkspaceOption, console, open_ws
 
 db_app = typer.Typer(
     help="Database schema: upgrade, downgrade, current revision.", no_args_is_help=True
@@ -27,8 +28,8 @@ def _safe(url: str) -> str:
 
 @db_app.command("upgrade")
 def upgrade(
-    revision: str = typer.Argument("head", help="Target revision."),
-    workspace: Path | None = workspace_option(),
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Migrate the database up to REVISION (default: head)."""
     from regimeforge.adapters.storage import migrate
@@ -40,8 +41,8 @@ def upgrade(
 
 @db_app.command("downgrade")
 def downgrade(
-    revision: str = typer.Argument(..., help="Target revision (base removes every table)."),
-    workspace: Path | None = workspace_option(),
+    revision: Annotated[str, typer.Argument(help="Target revision (base: no tables).")],
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Migrate the database down to REVISION."""
     from regimeforge.adapters.storage import migrate
@@ -52,7 +53,7 @@ def downgrade(
 
 
 @db_app.command("current")
-def current(workspace: Path | None = workspace_option()) -> None:
+def current(workspace: WorkspaceOption = None) -> None:
     """Print the database's current revision (``base`` when never migrated)."""
     from regimeforge.adapters.storage import migrate
 

@@ -13,12 +13,12 @@ from collections import Counter
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from regimeforge.adapters.cli.common import console, fmt_int, open_ws, workspace_option
+from regimeforge.adapters.cli.common import WorkspaceOption, console, fmt_int, open_ws
 
 grid_app = typer.Typer(help="Grid files: size, validation and time estimate.", no_args_is_help=True)
 TIMINGS_FILE = Path("benchmarks") / "results" / "model_timings.json"
@@ -74,9 +74,9 @@ def _duration(seconds: float) -> str:
 
 @grid_app.command("size")
 def size(
-    grid_file: Path = typer.Argument(..., help="The grid file (YAML).", show_default=False),
-    show: int = typer.Option(10, "--show", help="Invalid points to list with their reasons."),
-    workspace: Path | None = workspace_option(),
+    grid_file: Annotated[Path, typer.Argument(help="The grid file (YAML).", metavar="GRID.yaml")],
+    show: Annotated[int, typer.Option("--show", help="Invalid points to list with reasons.")] = 10,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Count a grid's configurations (never expanding it), validate every point and estimate
     the training time per model type."""
@@ -92,7 +92,8 @@ def size(
             f"{fmt_int(total * n_inference)} backtests in all"
         )
         console.print(_breakdown_table(gf.grid.breakdown()))
-        invalid, per_type, shown = 0, Counter[str](), []
+        invalid, per_type = 0, Counter[str]()
+        shown: list[Any] = []
         for point in gf.grid.points():
             if point.problems:
                 invalid += 1

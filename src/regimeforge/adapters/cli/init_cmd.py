@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from regimeforge.adapters.cli.common import console, workspace_option
+from regimeforge.adapters.cli.common import WorkspaceOption, console
 
 
 def _safe_url(url: str) -> str:
@@ -16,13 +17,18 @@ def _safe_url(url: str) -> str:
 
 
 def init(
-    directory: Path | None = typer.Argument(
-        None,
-        help="Folder to make a workspace (default: --workspace, else here).",
-        show_default=False,
-    ),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing settings file."),
-    workspace: Path | None = workspace_option(),
+    directory: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Folder to make a workspace (default: --workspace, else here).",
+            metavar="DIR",
+            show_default=False,
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing settings file.")
+    ] = False,
+    workspace: WorkspaceOption = None,
 ) -> None:
     """Create a workspace: training_pipeline.yaml, the database migrated to head, artifacts/ and
     checkpoints/. Refuses to overwrite an existing workspace's settings without --force."""

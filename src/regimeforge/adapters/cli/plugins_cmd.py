@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from regimeforge.adapters.cli.common import console, open_ws, workspace_option
+from regimeforge.adapters.cli.common import WorkspaceOption, console, open_ws
 
 
 def plugins(
-    workspace: Path | None = workspace_option(),
-    no_entry_points: bool = typer.Option(
-        False, "--no-entry-points", help="Skip third-party plugins (entry points)."
-    ),
+    workspace: WorkspaceOption = None,
+    no_entry_points: Annotated[
+        bool, typer.Option("--no-entry-points", help="Skip third-party plugins (entry points).")
+    ] = False,
 ) -> None:
     """List the loaded plugins and everything they registered, with origin and availability."""
     from regimeforge.plugins.registry import KINDS
