@@ -78,8 +78,8 @@ def _collect(pm: pluggy.PluginManager) -> tuple[dict[str, dict[str, Any]], dict[
     entries: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
     origins: dict[tuple[str, str], str] = {}
     for kind, (hook_name, cls) in KINDS.items():
-        # pluggy calls the last registered first; reverse so built-ins come first in listings.
-        for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+        # get_hookimpls() is in registration order: built-ins, entry points, extras.
+        for impl in getattr(pm.hook, hook_name).get_hookimpls():
             plugin = impl.plugin_name
             try:
                 result = impl.function()
@@ -138,7 +138,9 @@ def get_plugin_manager(
     if entry_points:
         _load_entry_points(pm, allow, block, infos)
     for plugin in extra_plugins:
-        name = getattr(plugin, "__name__", None) or f"{type(plugin).__name__}@{id(plugin):x}"
+        name = getattr(plugin, "__name__", None) or type(plugin).__name__
+        if pm.has_plugin(name):  # two objects of one class: keep both, tell them apart
+            name = f"{name}#{sum(1 for i in infos if i.name.startswith(name)) + 1}"
         _register(pm, plugin, name, "extra (passed by the caller)", infos)
     try:
         pm.check_pending()
