@@ -155,6 +155,8 @@ def test_entry_point_plugin_is_discovered(example_dist: Path) -> None:
     assert info.source == "entry point rf-example from rf-example-plugin 0.1"
     assert info.module == "rf_example_plugin"
     assert dict(registry.catalog().model_types)["example-mean"] == {"shrink": 0.0}
+    assert "example-gpu" not in registry.catalog().model_types
+    assert registry.unavailable() == {"model_types:example-gpu": "needs a GPU (example)"}
 
 
 @pytest.mark.parametrize(

@@ -85,7 +85,13 @@ class MeanReturn:
 
 @hookimpl
 def register_model_types() -> list[ModelTypeDescriptor]:
-    return [ModelTypeDescriptor("example-mean", MeanTrainer, hyperparams={"shrink": 0.0})]
+    return [
+        ModelTypeDescriptor("example-mean", MeanTrainer, hyperparams={"shrink": 0.0}),
+        # listed by `regimeforge plugins` with its reason, refused in grids
+        ModelTypeDescriptor(
+            "example-gpu", MeanTrainer, available=False, unavailable_reason="needs a GPU (example)"
+        ),
+    ]
 
 
 @hookimpl
