@@ -38,50 +38,78 @@ def register_model_types() -> list[ModelTypeDescriptor]:
     """Model types this plugin adds.
 
     Called once when the plugin manager is built. Returns a list of ``ModelTypeDescriptor``; the
-    lists of all plugins are concatenated. Example: ``[ModelTypeDescriptor("my-svr", factory)]``.
+    lists of all plugins are concatenated (a name registered twice is an error). Example: ``[ModelTypeDescriptor("my-svr", factory)]``.
     """
     raise NotImplementedError
 
 
 @hookspec
 def register_encoders() -> list[EncoderDescriptor]:
-    """Encoders this plugin adds (all results collected, as for model types)."""
+    """Encoders this plugin adds, usable as a grid's ``encoder``.
+
+    Called once when the plugin manager is built. Returns a list of ``EncoderDescriptor``; the
+    lists of all plugins are concatenated (a name registered twice is an error).
+    """
     raise NotImplementedError
 
 
 @hookspec
 def register_indicators() -> list[IndicatorDescriptor]:
-    """Indicators this plugin adds, usable in ``indicator_tfs`` (all results collected)."""
+    """Indicators this plugin adds, usable as keys of a grid's ``indicator_tfs``.
+
+    Called once when the plugin manager is built. Returns a list of ``IndicatorDescriptor``;
+    the lists of all plugins are concatenated (a name registered twice is an error).
+    """
     raise NotImplementedError
 
 
 @hookspec
 def register_regime_detectors() -> list[RegimeDetectorDescriptor]:
-    """Regime detectors this plugin adds, chosen by a regime's ``detector`` (all collected)."""
+    """Regime detectors this plugin adds, chosen by ``regimes.detector`` or a regime's ``detector``.
+
+    Called once when the plugin manager is built. Returns a list of
+    ``RegimeDetectorDescriptor``; the lists of all plugins are concatenated.
+    """
     raise NotImplementedError
 
 
 @hookspec
 def register_metrics() -> list[MetricDescriptor]:
-    """Backtest metrics this plugin adds; any can be the primary metric (all collected)."""
+    """Backtest metrics this plugin adds; any of them can be the ``primary_metric``.
+
+    Called once when the plugin manager is built. Returns a list of ``MetricDescriptor``; the
+    lists of all plugins are concatenated (a name registered twice is an error).
+    """
     raise NotImplementedError
 
 
 @hookspec
 def register_data_sources() -> list[DataSourceDescriptor]:
-    """Market data sources, chosen by a grid file's ``data.source`` (all collected)."""
+    """Market data sources, chosen by a grid file's ``data.source``.
+
+    Called once when the plugin manager is built. Returns a list of ``DataSourceDescriptor``;
+    the lists of all plugins are concatenated (a name registered twice is an error).
+    """
     raise NotImplementedError
 
 
 @hookspec
 def register_executors() -> list[ExecutorDescriptor]:
-    """Executors, chosen by the ``executor`` setting (all collected)."""
+    """Executors, chosen by the ``executor`` setting.
+
+    Called once when the plugin manager is built. Returns a list of ``ExecutorDescriptor``; the
+    lists of all plugins are concatenated (a name registered twice is an error).
+    """
     raise NotImplementedError
 
 
 @hookspec
 def register_notifiers() -> list[NotifierDescriptor]:
-    """Notifiers, chosen by the ``notifications`` settings (all collected)."""
+    """Notifiers, one per channel of the ``notifications`` settings.
+
+    Called once when the plugin manager is built. Returns a list of ``NotifierDescriptor``; the
+    lists of all plugins are concatenated (a name registered twice is an error).
+    """
     raise NotImplementedError
 
 
