@@ -38,7 +38,8 @@ def register_model_types() -> list[ModelTypeDescriptor]:
     """Model types this plugin adds.
 
     Called once when the plugin manager is built. Returns a list of ``ModelTypeDescriptor``; the
-    lists of all plugins are concatenated (a name registered twice is an error). Example: ``[ModelTypeDescriptor("my-svr", factory)]``.
+    lists of all plugins are concatenated (a name registered twice is an error).
+    Example: ``[ModelTypeDescriptor("my-svr", factory)]``.
     """
     raise NotImplementedError
 
