@@ -44,10 +44,10 @@ def load_grid_file(path: Path | str, catalog: ConfigCatalog, settings: Settings)
 
     The settings' ``inference_grid`` is the default when the file has none.
     """
-    from regimeforge.domain.gridfile import parse_grid_file
-
     grid_path = Path(path).expanduser().resolve()
     data = read_grid_yaml(grid_path)
+    from regimeforge.domain.gridfile import parse_grid_file
+
     try:
         return parse_grid_file(
             data, grid_path.parent, catalog, defaults=settings.inference_grid.to_mapping()
