@@ -66,3 +66,34 @@ class RegimeBestChange:
     delta: float | None = None
     percent: float | None = None
     at: datetime | None = None
+
+
+#: The four default regimes (seeded by the first migration). Priority order, first match wins;
+#: the trend rules come first, and the two volatility rules split the rest at the trailing median,
+#: so every bar after the detector's warm-up gets exactly one of them.
+DEFAULT_REGIME_DEFINITIONS: tuple[RegimeDefinition, ...] = (
+    RegimeDefinition(
+        name="bull_trending",
+        detection_rules=MappingProxyType({"trend_strength": "> 0.5", "signed_return": "> 0"}),
+        description="A clear upward trend",
+        priority=10,
+    ),
+    RegimeDefinition(
+        name="bear_trending",
+        detection_rules=MappingProxyType({"trend_strength": "> 0.5", "signed_return": "<= 0"}),
+        description="A clear downward trend",
+        priority=20,
+    ),
+    RegimeDefinition(
+        name="volatile_ranging",
+        detection_rules=MappingProxyType({"realized_vol": "> 50th percentile"}),
+        description="No clear trend, volatility above its trailing median",
+        priority=30,
+    ),
+    RegimeDefinition(
+        name="calm_ranging",
+        detection_rules=MappingProxyType({"realized_vol": "<= 50th percentile"}),
+        description="No clear trend, volatility at or below its trailing median",
+        priority=40,
+    ),
+)
