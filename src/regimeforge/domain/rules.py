@@ -86,8 +86,9 @@ class Rule:
         mask = np.ones(values.shape, dtype=bool)
         with np.errstate(invalid="ignore"):
             for op, operand in self.conditions:
-                # Comparisons with NaN are False, so undefined thresholds never match.
-                mask &= _OPS[op](values, np.asarray(operand.resolve(percentile_of)))
+                threshold = np.asarray(operand.resolve(percentile_of))
+                mask &= _OPS[op](values, threshold) & ~np.isnan(threshold)
+        mask &= ~np.isnan(values)  # "!=" is True for NaN; an undefined value never matches
         return mask
 
 
