@@ -75,6 +75,7 @@ def parse_definition_rules(regime: RegimeDefinition) -> list[tuple[str, Rule]]:
 class RuleRegimeDetector:
     """Labels each bar with the first active regime (by priority) whose rules all hold."""
 
+    name = "rules"  # a plain class attribute: the port wants a settable ``name``
     rv_window: int = 20
     trend_window: int = 50
     percentile_window: int = 500
