@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "regimeforge.adapters.cli.db_cmd",
     "regimeforge.adapters.cli.grid_cmd",
     "regimeforge.adapters.cli.plugins_cmd",
+    "regimeforge.adapters.cli.regimes_cmd",
 )
 
 app = typer.Typer(
