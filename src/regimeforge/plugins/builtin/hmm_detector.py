@@ -3,7 +3,8 @@
 * **Features** per bar: the log return, its mean and the realised volatility over ``rv_window``
   bars, all standardised with the mean and standard deviation of the fitting segment.
 * **Fit**: ``hmmlearn.hmm.GaussianHMM`` (4 states, diagonal covariances, ``seed`` as its random
-  state, so a refit on the same bars gives the same parameters) on the first ``hmm_fit_fraction``
+  state, means started from one shape per regime rather than at random, so refits on the same
+  bars give the same parameters) on the first ``hmm_fit_fraction``
   (default 0.5) of the usable bars. Fitting only on the start keeps the parameters free of the
   later bars; the labels of the fitting segment itself are still causal given the parameters.
 * **Labels**: the *filtered* posterior ``P(state_t | x_1..x_t)`` from the forward recursion,
@@ -98,7 +99,15 @@ class HmmRegimeDetector:
             covariance_type="diag",
             n_iter=self.n_iter,
             random_state=self.seed,
+            init_params="c",
         )
+        # Start from one state per regime shape (standardised features: return, mean return,
+        # volatility) instead of random means: refits then converge to the same solution.
+        model.means_ = np.array(
+            [[0.5, 1.0, 0.0], [-0.5, -1.0, 0.0], [0.0, 0.0, 1.5], [0.0, 0.0, -1.0]]
+        )
+        model.startprob_ = np.full(4, 0.25)
+        model.transmat_ = np.full((4, 4), 0.01 / 3) + np.eye(4) * (0.99 - 0.01 / 3)
         model.fit((x[:n_fit] - center) / scale)
         return model, center, scale
 
