@@ -131,3 +131,75 @@ class Progress(Event):
     deleted: int
     elapsed_seconds: float
     eta_seconds: float | None
+
+
+# --- the outer loop (orchestrator) ----------------------------------------------------------
+
+
+@attrs.frozen
+class QueueStarted(Event):
+    """A coordinator started (or resumed: ``resumed``) a queue; ``done`` items were finished."""
+
+    queue_uuid: str
+    name: str
+    total: int
+    done: int
+    resumed: bool
+
+
+@attrs.frozen
+class ModelKept(Event):
+    """A run's model file stays: the run entered the top-N of ``regimes``."""
+
+    run_uuid: str
+    path: str
+    size_bytes: int
+    regimes: tuple[str, ...]
+
+
+@attrs.frozen
+class ArtifactDeleteFailed(Event):
+    """A model file that should go could not be deleted (logged; ``models cleanup`` retries)."""
+
+    run_uuid: str
+    path: str
+    error: str
+
+
+@attrs.frozen
+class CheckpointSaved(Event):
+    """A checkpoint of a queue was written to ``path``."""
+
+    queue_uuid: str
+    path: str
+    current_index: int
+
+
+@attrs.frozen
+class CheckpointRejected(Event):
+    """A checkpoint was refused (corrupt, truncated, wrong version, other queue).
+
+    The database state is used instead; ``reason`` is the message of the CheckpointError.
+    """
+
+    queue_uuid: str
+    path: str
+    reason: str
+
+
+@attrs.frozen
+class DiskSpaceWarning(Event):
+    """The estimated space for the rest of a queue exceeds the free space (before the start)."""
+
+    queue_uuid: str
+    free_bytes: int
+    needed_bytes: int
+    message: str
+
+
+@attrs.frozen
+class ClaimsReleased(Event):
+    """Items claimed by a dead coordinator or worker went back to pending."""
+
+    queue_uuid: str
+    indexes: tuple[int, ...]

@@ -336,9 +336,13 @@ class Executor(Protocol):
         """Start a task; returns a handle for ``as_completed``."""
 
     def as_completed(
-        self, handles: Iterable[Any]
+        self, handles: Iterable[Any], timeout: float | None = None
     ) -> Iterator[tuple[Any, Any, BaseException | None]]:
-        """Yield (handle, result, error) as tasks finish."""
+        """Yield (handle, result, error) as tasks finish.
+
+        With ``timeout`` the iterator simply ends when nothing more finished within that many
+        seconds (no error), so that a coordinator can heartbeat and look at its flags.
+        """
 
     def cancel(self, handles: Iterable[Any]) -> None:
         """Cancel tasks not yet finished."""
@@ -363,3 +367,10 @@ class Clock(Protocol):
 
     def monotonic(self) -> float:
         """Seconds from an arbitrary origin, for durations."""
+
+
+class DiskProbe(Protocol):
+    """Free space on the disk that holds a folder (the artifact store)."""
+
+    def free_bytes(self, path: str) -> int:
+        """Bytes available to this process on the file system of ``path``."""

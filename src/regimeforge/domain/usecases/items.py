@@ -1,0 +1,132 @@
+"""The small transactions of one queue item: start (or skip), fail, release.
+
+Each function enters the unit of work it is given, commits once, and returns what it wrote.
+The queue's counters are re-read inside the same transaction, so that a pause or cancel flag set
+from another terminal in the meantime is not overwritten.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import attrs
+
+from regimeforge.domain.config import ModelConfig
+from regimeforge.domain.entities import QueueItem, TrainingQueue, TrainingRun
+from regimeforge.domain.ports import UnitOfWork
+from regimeforge.domain.states import ItemStatus, RunStatus
+
+
+@attrs.frozen
+class Started:
+    """A run row was inserted (status running) for the item."""
+
+    run: TrainingRun
+    item: QueueItem
+
+
+@attrs.frozen
+class Skipped:
+    """A completed run with the same config hash and data fingerprint exists."""
+
+    existing_run_uuid: str
+    item: QueueItem
+
+
+def start_or_skip(
+    uow: UnitOfWork,
+    *,
+    item: QueueItem,
+    config: ModelConfig,
+    fingerprint: str,
+    run_uuid: str,
+    at: datetime,
+    created_by: str = "",
+    package_version: str = "",
+) -> Started | Skipped:
+    """Skip the item when its (config hash, data fingerprint) was completed; else start a run."""
+    key = (config.config_hash, fingerprint)
+    with uow:
+        existing = uow.runs.find_completed([key]).get(key)
+        if existing is not None:
+            item = item.to(ItemStatus.SKIPPED, run_uuid=existing, heartbeat_at=at)
+            uow.queues.update_item(item)
+            _count(uow, item.queue_uuid, at, skipped=1)
+            uow.commit()
+            return Skipped(existing, item)
+        run = TrainingRun(
+            run_uuid=run_uuid,
+            config=config,
+            config_hash=config.config_hash,
+            seed=config.seed,
+            queue_uuid=item.queue_uuid,
+            created_by=created_by,
+            package_version=package_version,
+            created_at=at,
+        ).start(at, fingerprint)
+        uow.runs.add(run)
+        item = attrs.evolve(item, run_uuid=run.run_uuid, heartbeat_at=at)
+        uow.queues.update_item(item)
+        uow.commit()
+        return Started(run, item)
+
+
+def record_failure(
+    uow: UnitOfWork,
+    *,
+    item: QueueItem,
+    run: TrainingRun | None,
+    error: str,
+    at: datetime,
+) -> TrainingQueue:
+    """The run (if any) and the item failed with ``error``; returns the updated queue."""
+    with uow:
+        if run is not None:
+            stored = uow.runs.get(run.run_uuid)
+            if stored.status is RunStatus.RUNNING:
+                uow.runs.update(stored.fail(at, error))
+        uow.queues.update_item(
+            item.to(ItemStatus.FAILED, error=error, heartbeat_at=at, run_uuid=item.run_uuid)
+        )
+        queue = _count(uow, item.queue_uuid, at, failed=1)
+        uow.commit()
+    return queue
+
+
+def release_items(
+    uow: UnitOfWork,
+    items: Sequence[QueueItem],
+    *,
+    at: datetime,
+    to: ItemStatus = ItemStatus.PENDING,
+) -> None:
+    """Interrupted items go back to ``to`` (pending or cancelled); their running runs cancelled."""
+    with uow:
+        for item in items:
+            if item.run_uuid is not None:
+                run = uow.runs.get(item.run_uuid)
+                if run.status is RunStatus.RUNNING:
+                    uow.runs.update(run.cancel(at))
+            uow.queues.update_item(item.to(to, claimed_by=None, run_uuid=None, heartbeat_at=at))
+        uow.commit()
+
+
+def _count(
+    uow: UnitOfWork, queue_uuid: str, at: datetime, *, failed: int = 0, skipped: int = 0
+) -> TrainingQueue:
+    queue = uow.queues.get(queue_uuid)
+    changed = attrs.evolve(
+        queue,
+        failed_count=queue.failed_count + failed,
+        skipped_count=queue.skipped_count + skipped,
+        # A skip neither breaks nor extends a streak of failures.
+        consecutive_failures=queue.consecutive_failures + 1
+        if failed
+        else queue.consecutive_failures,
+        heartbeat_at=at,
+        updated_at=at,
+    )
+    changed = attrs.evolve(changed, current_index=changed.done_count)
+    uow.queues.update(changed)
+    return changed

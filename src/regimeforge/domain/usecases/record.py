@@ -1,0 +1,236 @@
+"""Recording one model's result: one transaction, and no orphan file.
+
+``record_evaluation`` writes, in ONE unit of work: the run (completed, file fields, kept flag,
+best regimes), all its backtests, the regime best changes and their history, ``is_model_kept``
+cleared on runs pushed out of every top-N, the queue item completed and the queue's counters.
+
+Files: the worker wrote the artifact before this transaction. A model that is not kept has its
+file deleted *before* the commit (if the commit then fails, the file had to go anyway); if the
+transaction fails, the file is deleted too. Files of runs pushed out of every top-N are deleted
+only *after* the commit (a rollback must not leave a kept run without its file); a failure there
+is only reported (``ArtifactDeleteFailed``): ``models cleanup`` removes files of runs not kept.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from regimeforge.domain.config import InferenceConfig
+from regimeforge.domain.entities import InferenceBacktest, QueueItem, TrainingRun
+from regimeforge.domain.events import (
+    ArtifactDeleteFailed,
+    Event,
+    ModelDeleted,
+    ModelKept,
+    RegimeImproved,
+    RunCompleted,
+)
+from regimeforge.domain.ports import ArtifactStore, UnitOfWork
+from regimeforge.domain.regime_bests import Gate, best_candidates, to_candidates, update_bests
+from regimeforge.domain.regimes import RegimeBest, RegimeBestChange
+from regimeforge.domain.states import ItemStatus
+from regimeforge.domain.usecases.tasks import WorkerResult
+
+
+def new_id() -> str:
+    """A new random uuid (hex) for runs and backtests."""
+    return uuid.uuid4().hex
+
+
+@attrs.frozen
+class RecordPolicy:
+    """How results are judged: ranking metric and direction, top-N size, file policy."""
+
+    primary_metric: str = "sharpe"
+    higher_is_better: bool = True
+    keep_top_n_per_regime: int = 3
+    delete_non_best_models: bool = True
+    gate: Gate | None = None
+
+
+@attrs.frozen
+class Recorded:
+    """What ``record_evaluation`` did, and the events to publish (in order)."""
+
+    run: TrainingRun
+    backtest_count: int
+    changes: tuple[RegimeBestChange, ...]
+    kept: bool
+    freed_bytes: int
+    deleted_runs: tuple[str, ...]
+    events: tuple[Event, ...]
+
+
+def backtests_of(
+    run_uuid: str, result: WorkerResult, at: datetime, ids: Callable[[], str] = new_id
+) -> list[InferenceBacktest]:
+    """The backtest entities of a worker result."""
+    return [
+        InferenceBacktest(
+            backtest_uuid=ids(),
+            run_uuid=run_uuid,
+            inference=InferenceConfig.from_mapping(record.inference),
+            inference_hash=record.inference_hash,
+            backtest_metrics=record.backtest_metrics,
+            regime_metrics=record.regime_metrics,
+            duration_seconds=record.duration_seconds,
+            created_at=at,
+        )
+        for record in result.backtests
+    ]
+
+
+def _holdings(tops: Mapping[str, Sequence[RegimeBest]]) -> dict[str, tuple[str, ...]]:
+    held: dict[str, list[str]] = {}
+    for regime, entries in sorted(tops.items()):
+        for entry in entries:
+            held.setdefault(entry.run_uuid, []).append(regime)
+    return {run: tuple(sorted(set(regimes))) for run, regimes in held.items()}
+
+
+def _delete(artifacts: ArtifactStore, run_uuid: str, name: str) -> tuple[int, Event]:
+    try:
+        freed = artifacts.delete(name)
+    except Exception as exc:  # a file that cannot go must not undo what was recorded
+        return 0, ArtifactDeleteFailed(run_uuid, name, f"{type(exc).__name__}: {exc}")
+    return freed, ModelDeleted(run_uuid, name, freed)
+
+
+def record_evaluation(
+    uow: UnitOfWork,
+    *,
+    run: TrainingRun,
+    item: QueueItem | None,
+    result: WorkerResult,
+    policy: RecordPolicy,
+    artifacts: ArtifactStore,
+    at: datetime,
+    ids: Callable[[], str] = new_id,
+) -> Recorded:
+    """Record a finished model (see the module docstring); ``uow`` is not yet entered."""
+    name = result.artifact.name
+    backtests = backtests_of(run.run_uuid, result, at, ids)
+    gone: list[tuple[str, str]] = []  # (run_uuid, file) to delete after the commit
+    events: list[Event] = []
+    freed = 0
+    try:
+        with uow:
+            regimes = [r.name for r in uow.regimes.list(active_only=True)]
+            best = best_candidates(
+                ((b.backtest_uuid, b.regime_metrics) for b in backtests),
+                regimes,
+                policy.primary_metric,
+                policy.higher_is_better,
+            )
+            current = uow.bests.all()
+            update = update_bests(
+                current,
+                to_candidates(best, run_uuid=run.run_uuid, achieved_at=at),
+                top_n=policy.keep_top_n_per_regime,
+                higher_is_better=policy.higher_is_better,
+                at=at,
+                gate=policy.gate,
+            )
+            final = {**current, **{k: list(v) for k, v in update.tops.items()}}
+            holdings = _holdings(final)
+            best_regimes = holdings.get(run.run_uuid, ())
+            kept = bool(best_regimes) or not policy.delete_non_best_models
+            done = run.complete(
+                at,
+                data_fingerprint=result.data_fingerprint,
+                training_metrics=result.training_metrics,
+                feature_count=result.feature_count,
+                training_duration_seconds=result.training_seconds,
+                model_file_path=name,
+                model_file_size_bytes=result.artifact.size_bytes,
+                model_file_sha256=result.artifact.sha256,
+                is_model_kept=kept,
+                best_regimes=best_regimes,
+            )
+            uow.runs.update(done)
+            uow.backtests.add_many(backtests)
+            for regime, top in update.tops.items():
+                uow.bests.replace(regime, top)
+            uow.bests.add_history(update.changes)
+            touched = {c.run_uuid for c in update.changes} - {run.run_uuid}
+            for other_uuid in sorted(touched):
+                other = uow.runs.get(other_uuid)
+                changes: dict[str, Any] = {"best_regimes": holdings.get(other_uuid, ())}
+                if other_uuid in update.runs_without_rank and policy.delete_non_best_models:
+                    changes["is_model_kept"] = False
+                    if other.is_model_kept and other.model_file_path:
+                        gone.append((other_uuid, other.model_file_path))
+                uow.runs.update(attrs.evolve(other, updated_at=at, **changes))
+            if item is not None:
+                _complete_item(uow, item, run.run_uuid, at)
+            if not kept:
+                # Before the commit: if the commit fails, this file had to go anyway.
+                freed, event = _delete(artifacts, run.run_uuid, name)
+                events.append(event)
+            uow.commit()
+    except BaseException:
+        if artifacts.exists(name):
+            artifacts.delete(name)
+        raise
+    events.insert(
+        0,
+        RunCompleted(
+            run.queue_uuid,
+            run.run_uuid,
+            run.config_hash,
+            kept,
+            best_regimes,
+            result.training_seconds,
+        ),
+    )
+    events.extend(
+        RegimeImproved(
+            c.regime_name,
+            c.run_uuid,
+            c.backtest_uuid,
+            c.rank,
+            c.performance_score,
+            c.previous_score,
+            c.delta,
+            c.percent,
+        )
+        for c in update.changes
+        if c.change == "entered"
+    )
+    if kept:
+        events.append(ModelKept(run.run_uuid, name, result.artifact.size_bytes, best_regimes))
+    for other_uuid, path in gone:
+        size, event = _delete(artifacts, other_uuid, path)
+        freed += size
+        events.append(event)
+    return Recorded(
+        run=done,
+        backtest_count=len(backtests),
+        changes=update.changes,
+        kept=kept,
+        freed_bytes=freed,
+        deleted_runs=tuple(sorted({r for r, _ in gone} | (set() if kept else {run.run_uuid}))),
+        events=tuple(events),
+    )
+
+
+def _complete_item(uow: UnitOfWork, item: QueueItem, run_uuid: str, at: datetime) -> None:
+    """Mark the item completed and advance its queue's counters (inside the caller's unit)."""
+    uow.queues.update_item(item.to(ItemStatus.COMPLETED, run_uuid=run_uuid, heartbeat_at=at))
+    queue = uow.queues.get(item.queue_uuid)
+    completed = queue.completed_count + 1
+    uow.queues.update(
+        attrs.evolve(
+            queue,
+            completed_count=completed,
+            current_index=completed + queue.failed_count + queue.skipped_count,
+            consecutive_failures=0,
+            heartbeat_at=at,
+            updated_at=at,
+        )
+    )
