@@ -6,6 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import attrs
+
 from fake_tasks import FakeTaskFactory, ListGrid, make_configs
 from fakes import (
     FakeArtifactStore,
@@ -64,14 +66,16 @@ class Rig:
         for hook in list(self.hooks):
             hook(event)
 
-    def runner(self) -> QueueRunner:
+    def runner(self, pid: int = PID) -> QueueRunner:
+        """A coordinator in process ``pid`` (a new pid plays a new process after a crash)."""
+        settings = attrs.evolve(self.settings, pid=pid)
         return QueueRunner(
             self.db.uow, self.executor, self.store, self.checkpoints, self.clock, self.on_event,
-            self.settings, self.factory, disk=self.disk, pid_alive=lambda pid: pid == PID,
+            settings, self.factory, disk=self.disk, pid_alive=lambda alive: alive == pid,
         )  # fmt: skip
 
-    def run(self, **kwargs: Any) -> QueueOutcome:
-        return self.runner().run(self.queue.queue_uuid, **kwargs)
+    def run(self, *, pid: int = PID, **kwargs: Any) -> QueueOutcome:
+        return self.runner(pid).run(self.queue.queue_uuid, **kwargs)
 
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]

@@ -139,6 +139,7 @@ class _Loop(QueueSession):
                 uow.commit()
             if item is None:
                 return
+            self.claimed.add(item.index)
             prepared = self.prepare(item)
             if prepared is None:
                 continue
@@ -167,6 +168,7 @@ class _Loop(QueueSession):
             package_version=self.r.settings.package_version,
         )
         if isinstance(outcome, item_tx.Skipped):
+            self.claimed.discard(prepared.item.index)
             self.stats.skipped += 1
             self.emit(RunSkipped(self.queue_uuid, prepared.key[0], outcome.existing_run_uuid))
             self.progress()
@@ -208,6 +210,7 @@ class _Loop(QueueSession):
             except Exception as exc:  # recording failed: the run fails, the queue goes on
                 error = exc
             else:
+                self.claimed.discard(flight.item.index)
                 self.stats.trained += 1
                 self.stats.model_bytes.append(result.artifact.size_bytes)
                 self.stats.kept += int(recorded.kept)
@@ -218,12 +221,11 @@ class _Loop(QueueSession):
                 self.after_model()
                 return
         if isinstance(error, CancelledError):
-            cancelled = ItemStatus.CANCELLED
-            item_tx.release_items(self.r.uow_factory(), [flight.item], at=self.now(), to=cancelled)
+            self.release([flight.item.index], to=ItemStatus.CANCELLED)
             self.stop = "cancel"
             return
         if is_disk_full(error):
-            item_tx.release_items(self.r.uow_factory(), [flight.item], at=self.now())
+            self.release([flight.item.index])
             self.pause_for("disk", f"the disk is full: {error}")
             return
         self.failed(flight.item, flight.run, error, flight.run.config_hash)
@@ -235,6 +237,7 @@ class _Loop(QueueSession):
         queue = item_tx.record_failure(
             self.r.uow_factory(), item=item, run=run, error=message, at=self.now()
         )
+        self.claimed.discard(item.index)
         self.stats.failed += 1
         self.emit(RunFailed(self.queue_uuid, run.run_uuid if run else "", config_hash, message))
         limit = self.r.settings.max_consecutive_failures

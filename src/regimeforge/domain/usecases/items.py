@@ -7,7 +7,7 @@ from another terminal in the meantime is not overwritten.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection
 from datetime import datetime
 
 import attrs
@@ -96,20 +96,32 @@ def record_failure(
 
 def release_items(
     uow: UnitOfWork,
-    items: Sequence[QueueItem],
+    queue_uuid: str,
+    indexes: Collection[int],
     *,
     at: datetime,
     to: ItemStatus = ItemStatus.PENDING,
-) -> None:
-    """Interrupted items go back to ``to`` (pending or cancelled); their running runs cancelled."""
+) -> list[int]:
+    """Interrupted items go back to ``to`` (pending or cancelled); their running runs cancelled.
+
+    The items are read again inside the transaction, so that an interruption that struck while
+    an item was being recorded (committed or not) is judged by what the database holds: only
+    items still running are released. Returns the indexes released.
+    """
+    wanted = set(indexes)
+    released = []
     with uow:
-        for item in items:
+        for item in uow.queues.items(queue_uuid, ItemStatus.RUNNING):
+            if item.index not in wanted:
+                continue
             if item.run_uuid is not None:
                 run = uow.runs.get(item.run_uuid)
                 if run.status is RunStatus.RUNNING:
                     uow.runs.update(run.cancel(at))
             uow.queues.update_item(item.to(to, claimed_by=None, run_uuid=None, heartbeat_at=at))
+            released.append(item.index)
         uow.commit()
+    return released
 
 
 def _count(

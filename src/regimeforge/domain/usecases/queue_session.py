@@ -87,6 +87,8 @@ class QueueSession:
         self.liveness = Liveness(s.host, runner.pid_alive, s.detect_crash_after)
         self.inflight: dict[Any, InFlight] = {}
         self.deferred: list[Prepared] = []
+        #: Indexes this session claimed and has not finished: released on Ctrl-C or errors.
+        self.claimed: set[int] = set()
         self.stop: str | None = None  # None | pause | failures | disk | cancel
         self.message = ""
         self.stats = SessionStats(started=runner.clock.monotonic())
@@ -321,13 +323,8 @@ class QueueSession:
 
     def cancel(self) -> QueueOutcome:
         """Stop now: tasks cancelled, their items and the pending ones cancelled, no checkpoint."""
-        self.r.executor.cancel(list(self.inflight))
-        held = [f.item for f in self.inflight.values()] + [p.item for p in self.deferred]
-        self.inflight.clear()
-        self.deferred.clear()
+        self.release_held(to=ItemStatus.CANCELLED)
         at = self.now()
-        if held:
-            item_tx.release_items(self.r.uow_factory(), held, at=at, to=ItemStatus.CANCELLED)
         with self.r.uow_factory() as uow:
             queue = cancel_now(uow, uow.queues.get(self.queue_uuid), at)
             uow.commit()
@@ -335,14 +332,18 @@ class QueueSession:
         self.emit(QueueCancelled(self.queue_uuid))
         return self.outcome(queue, "cancelled", "cancelled; completed work is kept")
 
-    def release_held(self) -> None:
-        """Interrupted tasks are dropped; their items go back to pending."""
+    def release(self, indexes: list[int], to: ItemStatus = ItemStatus.PENDING) -> None:
+        """Claimed items of this session back to ``to`` (running runs cancelled)."""
+        item_tx.release_items(self.r.uow_factory(), self.queue_uuid, indexes, at=self.now(), to=to)
+        self.claimed.difference_update(indexes)
+
+    def release_held(self, to: ItemStatus = ItemStatus.PENDING) -> None:
+        """Drop every task of this session; its claimed items go back to ``to``."""
         self.r.executor.cancel(list(self.inflight))
-        held = [f.item for f in self.inflight.values()] + [p.item for p in self.deferred]
         self.inflight.clear()
         self.deferred.clear()
-        if held:
-            item_tx.release_items(self.r.uow_factory(), held, at=self.now())
+        if self.claimed:
+            self.release(sorted(self.claimed), to)
 
     def interrupt(self) -> None:
         """Ctrl-C: interrupted items back to pending, paused with a checkpoint."""

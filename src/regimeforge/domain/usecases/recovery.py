@@ -106,9 +106,9 @@ def release_stale_claims(
     with uow_factory() as uow:
         running = uow.queues.items(queue_uuid, ItemStatus.RUNNING)
     stale = running if liveness is None else stale_claims(running, now, liveness)
-    if stale:
-        release_items(uow_factory(), stale, at=now)
-    return [item.index for item in stale]
+    if not stale:
+        return []
+    return release_items(uow_factory(), queue_uuid, [item.index for item in stale], at=now)
 
 
 def queues_to_resume(crashed: Sequence[CrashedQueue], auto_resume_on_crash: bool) -> list[str]:
