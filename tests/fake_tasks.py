@@ -133,7 +133,7 @@ class FakeTaskFactory:
     def config_for(self, queue: TrainingQueue, item: QueueItem) -> ModelConfig:
         return self.configs[item.index]
 
-    def data_fingerprint(self, config: ModelConfig) -> str:
+    def data_fingerprint(self, queue: TrainingQueue, config: ModelConfig) -> str:
         index = self.configs.index(config)
         if index in self.bad_data:
             raise ConfigError([Problem("data", "no bars for this window")])
@@ -145,7 +145,7 @@ class FakeTaskFactory:
         behaviour = self.behaviours.get(index)
         if behaviour and not self.sticky:
             del self.behaviours[index]
-        fp = self.data_fingerprint(request.config)
+        fp = self.data_fingerprint(request.queue, request.config)
         return fake_task, (request.config.to_dict(), self.store, fp, behaviour,
                            request.should_stop, request.progress, request.run_uuid)  # fmt: skip
 

@@ -151,7 +151,7 @@ class _Loop(QueueSession):
     def prepare(self, item: QueueItem) -> Prepared | None:
         try:
             config = self.r.tasks.config_for(self.queue, item)
-            return Prepared(item, config, self.r.tasks.data_fingerprint(config))
+            return Prepared(item, config, self.r.tasks.data_fingerprint(self.queue, config))
         except (RegimeForgeError, ValueError, OSError) as exc:
             self.failed(item, None, exc, item.config_hash)
             return None

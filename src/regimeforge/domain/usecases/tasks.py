@@ -80,7 +80,7 @@ class TaskFactory(Protocol):
     def config_for(self, queue: TrainingQueue, item: QueueItem) -> ModelConfig:
         """The model config of ``item`` (grid point ``item.index`` of the queue's grid)."""
 
-    def data_fingerprint(self, config: ModelConfig) -> str:
+    def data_fingerprint(self, queue: TrainingQueue, config: ModelConfig) -> str:
         """Hash of the exact bars ``config`` would train on (dedup key, with the config hash)."""
 
     def task(self, request: TaskRequest) -> tuple[Callable[..., WorkerResult], tuple[Any, ...]]:
