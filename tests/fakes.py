@@ -3,7 +3,7 @@
 ``FakeDatabase`` holds committed state; each ``FakeUnitOfWork`` works on a copy taken when it is
 entered (copy-on-begin), so a rollback really discards, and ``commit`` merges only what this unit
 changed (like row-level writes). It mirrors the real schema's rules that the use cases rely on:
-unique run uuids, one completed-or-running run per config hash, unique backtests per run and
+unique run uuids, one completed-or-running run per config hash and data fingerprint, unique backtests per run and
 inference hash, and ``claim_next`` taking the lowest pending item.
 """
 
@@ -110,8 +110,11 @@ class FakeRunRepository(_Repo):
 
     def _check_unique(self, run: TrainingRun) -> None:
         live = (RunStatus.RUNNING, RunStatus.COMPLETED)
+        key = (run.config_hash, run.data_fingerprint)
         if run.status in live and any(
-            r.config_hash == run.config_hash and r.status in live and r.run_uuid != run.run_uuid
+            (r.config_hash, r.data_fingerprint) == key
+            and r.status in live
+            and r.run_uuid != run.run_uuid
             for r in self.t["runs"].values()
         ):
             raise StorageError(f"a completed or running run of {run.config_hash[:12]} exists")
