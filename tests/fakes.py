@@ -3,8 +3,8 @@
 ``FakeDatabase`` holds committed state; each ``FakeUnitOfWork`` works on a copy taken when it is
 entered (copy-on-begin), so a rollback really discards, and ``commit`` merges only what this unit
 changed (like row-level writes). It mirrors the real schema's rules that the use cases rely on:
-unique run uuids, one completed-or-running run per config hash and data fingerprint, unique backtests per run and
-inference hash, and ``claim_next`` taking the lowest pending item.
+unique run uuids, one completed-or-running run per (config hash, data fingerprint), unique
+backtests per run and inference hash, and ``claim_next`` taking the lowest pending item.
 """
 
 from __future__ import annotations
