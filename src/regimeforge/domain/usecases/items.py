@@ -52,7 +52,7 @@ def start_or_skip(
         if existing is not None:
             item = item.to(ItemStatus.SKIPPED, run_uuid=existing, heartbeat_at=at)
             uow.queues.update_item(item)
-            _count(uow, item.queue_uuid, at, skipped=1)
+            advance_queue(uow, item.queue_uuid, at, failed=None)
             uow.commit()
             return Skipped(existing, item)
         run = TrainingRun(
@@ -89,7 +89,7 @@ def record_failure(
         uow.queues.update_item(
             item.to(ItemStatus.FAILED, error=error, heartbeat_at=at, run_uuid=item.run_uuid)
         )
-        queue = _count(uow, item.queue_uuid, at, failed=1)
+        queue = advance_queue(uow, item.queue_uuid, at, failed=True)
         uow.commit()
     return queue
 
@@ -124,21 +124,32 @@ def release_items(
     return released
 
 
-def _count(
-    uow: UnitOfWork, queue_uuid: str, at: datetime, *, failed: int = 0, skipped: int = 0
+def advance_queue(
+    uow: UnitOfWork, queue_uuid: str, at: datetime, *, failed: bool | None
 ) -> TrainingQueue:
+    """Inside the caller's unit: the queue's counters recounted from its items.
+
+    Counters are *recounted*, never incremented, so that two coordinators recording at the same
+    time on PostgreSQL cannot lose an increment: at worst a count is stale until the next record.
+    ``failed``: True extends the streak of consecutive failures, False ends it, None (a skip)
+    leaves it alone.
+    """
     queue = uow.queues.get(queue_uuid)
+    counts = uow.queues.count_items(queue_uuid)
+    streak = queue.consecutive_failures
+    streak = streak + 1 if failed else (0 if failed is False else streak)
+    done = sum(
+        counts.get(s, 0) for s in (ItemStatus.COMPLETED, ItemStatus.FAILED, ItemStatus.SKIPPED)
+    )
     changed = attrs.evolve(
         queue,
-        failed_count=queue.failed_count + failed,
-        skipped_count=queue.skipped_count + skipped,
-        # A skip neither breaks nor extends a streak of failures.
-        consecutive_failures=queue.consecutive_failures + 1
-        if failed
-        else queue.consecutive_failures,
+        completed_count=counts.get(ItemStatus.COMPLETED, 0),
+        failed_count=counts.get(ItemStatus.FAILED, 0),
+        skipped_count=counts.get(ItemStatus.SKIPPED, 0),
+        current_index=done,
+        consecutive_failures=streak,
         heartbeat_at=at,
         updated_at=at,
     )
-    changed = attrs.evolve(changed, current_index=changed.done_count)
     uow.queues.update(changed)
     return changed

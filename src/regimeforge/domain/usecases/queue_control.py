@@ -19,6 +19,7 @@ from regimeforge.domain.entities import QueueItem, TrainingQueue
 from regimeforge.domain.errors import ConfigError, InputError, Problem
 from regimeforge.domain.ports import CheckpointStore, UnitOfWork
 from regimeforge.domain.states import ItemStatus, QueueStatus
+from regimeforge.domain.usecases.items import advance_queue
 from regimeforge.domain.usecases.record import new_id
 
 _FINAL = (QueueStatus.COMPLETED, QueueStatus.CANCELLED)
@@ -165,19 +166,16 @@ def retry_failed(uow: UnitOfWork, queue_uuid: str, at: datetime) -> int:
             uow.queues.update_item(item.to(ItemStatus.PENDING, error=None, claimed_by=None))
         if not failed:
             return 0
-        changes: dict[str, Any] = {
-            "failed_count": queue.failed_count - len(failed),
-            "current_index": queue.current_index - len(failed),
-            "consecutive_failures": 0,
-            "message": f"{len(failed)} failed item(s) re-queued",
-            "updated_at": at,
-        }
+        queue = advance_queue(uow, queue_uuid, at, failed=False)
+        message = f"{len(failed)} failed item(s) re-queued"
         if queue.status is QueueStatus.COMPLETED:
             # The state machine has no way back from completed; a retry re-opens the queue as
             # paused (to be resumed), which is what the user asked for.
-            queue = attrs.evolve(queue, status=QueueStatus.PAUSED, completed_at=None, **changes)
+            queue = attrs.evolve(
+                queue, status=QueueStatus.PAUSED, completed_at=None, message=message
+            )
         else:
-            queue = attrs.evolve(queue, **changes)
+            queue = attrs.evolve(queue, message=message)
         uow.queues.update(queue)
         uow.commit()
     return len(failed)

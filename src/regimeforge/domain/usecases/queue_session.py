@@ -33,6 +33,7 @@ from regimeforge.domain.regimes import RegimeDefinition
 from regimeforge.domain.states import ItemStatus, QueueStatus, RunStatus
 from regimeforge.domain.usecases import items as item_tx
 from regimeforge.domain.usecases.checkpoints import build_checkpoint, validate_checkpoint
+from regimeforge.domain.usecases.items import advance_queue
 from regimeforge.domain.usecases.queue_control import cancel_now
 from regimeforge.domain.usecases.recovery import Liveness, release_stale_claims, worker_id
 from regimeforge.domain.usecases.runner_support import (
@@ -298,10 +299,14 @@ class QueueSession:
         at = self.now()
         with self.r.uow_factory() as uow:
             queue = uow.queues.get(self.queue_uuid)
+            if queue.status is not QueueStatus.RUNNING:  # another coordinator finished it
+                return self.outcome(queue, queue.status.value, "finished by another coordinator")
             counts = uow.queues.count_items(self.queue_uuid)
             busy = counts.get(ItemStatus.RUNNING, 0) + counts.get(ItemStatus.PENDING, 0)
             if busy:
                 return self.outcome(queue, "shared", f"{busy} item(s) are with other coordinators")
+            # Recount once more: the last coordinator leaves exact counters behind.
+            queue = advance_queue(uow, self.queue_uuid, at, failed=None)
             queue = queue.to(QueueStatus.COMPLETED, at, heartbeat_at=at, message=None)
             uow.queues.update(queue)
             uow.commit()

@@ -34,6 +34,7 @@ from regimeforge.domain.ports import ArtifactStore, UnitOfWork
 from regimeforge.domain.regime_bests import Gate, best_candidates, to_candidates, update_bests
 from regimeforge.domain.regimes import RegimeBest, RegimeBestChange
 from regimeforge.domain.states import ItemStatus
+from regimeforge.domain.usecases.items import advance_queue
 from regimeforge.domain.usecases.tasks import WorkerResult
 
 
@@ -222,15 +223,4 @@ def record_evaluation(
 def _complete_item(uow: UnitOfWork, item: QueueItem, run_uuid: str, at: datetime) -> None:
     """Mark the item completed and advance its queue's counters (inside the caller's unit)."""
     uow.queues.update_item(item.to(ItemStatus.COMPLETED, run_uuid=run_uuid, heartbeat_at=at))
-    queue = uow.queues.get(item.queue_uuid)
-    completed = queue.completed_count + 1
-    uow.queues.update(
-        attrs.evolve(
-            queue,
-            completed_count=completed,
-            current_index=completed + queue.failed_count + queue.skipped_count,
-            consecutive_failures=0,
-            heartbeat_at=at,
-            updated_at=at,
-        )
-    )
+    advance_queue(uow, item.queue_uuid, at, failed=False)
