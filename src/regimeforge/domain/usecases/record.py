@@ -121,6 +121,10 @@ def record_evaluation(
     freed = 0
     try:
         with uow:
+            if item is not None:
+                # Reading the queue first locks its row on PostgreSQL: coordinators sharing the
+                # queue then record one at a time, so none decides regime bests on stale ones.
+                uow.queues.get(item.queue_uuid)
             regimes = [r.name for r in uow.regimes.list(active_only=True)]
             best = best_candidates(
                 ((b.backtest_uuid, b.regime_metrics) for b in backtests),
