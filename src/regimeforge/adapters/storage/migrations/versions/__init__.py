@@ -1,0 +1,1 @@
+"""Alembic revisions (each module is one revision; they never import application code)."""
