@@ -106,9 +106,12 @@ def metric_table(
     return table
 
 
-@attrs.frozen
+@attrs.define
 class BuiltinMetric:
     """A built-in metric as a ``Metric`` port: kernels compute it in their fused pass.
+
+    Not frozen only because the port declares ``name`` and ``higher_is_better`` as plain
+    (settable) attributes, which a frozen class does not satisfy for type checkers.
 
     ``compute`` evaluates it on its own for a contiguous block that starts flat; ``hit_rate``
     needs the bar ``returns`` (keyword) because the sign of a return is not in ``pnl`` net of
