@@ -3,10 +3,11 @@
 ``*_values`` functions give the column values of an object (without the integer keys the
 repository resolves); ``*_from_row`` functions build an object from a row mapping. JSON documents
 are written as plain data (``plain``: mapping proxies and tuples thawed, numpy scalars unwrapped,
-non-finite floats stored as null because JSON and PostgreSQL's JSONB have no NaN) and read back
-frozen the way ``domain/config.py`` freezes them (mappings -> ``MappingProxyType``, lists ->
-tuples), so a stored object compares equal to the original and a rebuilt ``ModelConfig`` has the
-original's ``config_hash``.
+non-finite floats stored as null because JSON and PostgreSQL's JSONB have no NaN). Configs are read
+back frozen the way ``domain/config.py`` freezes them (mappings -> ``MappingProxyType``, lists ->
+tuples), so a rebuilt ``ModelConfig`` equals the original and has its ``config_hash``; other
+documents (metrics, grids) come back as read-only mappings holding JSON lists, the form the use
+cases build them in (``canonical.normalise``).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def plain(value: Any, path: str = "value") -> Any:
         return {str(k): plain(v, f"{path}.{k}") for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v, f"{path}[{i}]") for i, v in enumerate(value)]
-    for unwrap in ("item", "tolist"):  # numpy scalars and arrays
+    for unwrap in ("tolist", "item"):  # numpy arrays and scalars (tolist of a scalar: itself)
         method = getattr(value, unwrap, None)
         if callable(method):
             return plain(method(), path)
@@ -52,9 +53,20 @@ def freeze(value: Any) -> Any:
     return value
 
 
-def frozen_map(value: Any) -> Mapping[str, Any]:
-    """``freeze`` of a JSON object read from the database (``{}`` for null)."""
-    frozen = freeze(value if value is not None else {})
+def readonly(value: Any) -> Any:
+    """Mappings of JSON data made read-only (``MappingProxyType``); lists stay lists."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: readonly(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [readonly(v) for v in value]
+    return value
+
+
+def frozen_map(value: Any, *, config: bool = False) -> Mapping[str, Any]:
+    """A JSON object read from the database (``{}`` for null): ``freeze`` for configs,
+    ``readonly`` for other documents."""
+    value = value if value is not None else {}
+    frozen = freeze(value) if config else readonly(value)
     if not isinstance(frozen, Mapping):
         raise StorageError(f"expected a JSON object in the database, found {type(value).__name__}")
     return frozen
@@ -115,11 +127,11 @@ def model_config_from_row(row: Row) -> ModelConfig:
         base_timeframe=row["base_timeframe"],
         days_history=int(row["days_history"]),
         horizon=int(row["horizon"]),
-        indicator_tfs=frozen_map(row["indicator_tfs"]),
-        additional_features=frozen_map(row["additional_features"]),
-        preprocessing=frozen_map(row["preprocessing_params"]),
-        model_hyperparams=frozen_map(row["model_hyperparams"]),
-        encoder_params=frozen_map(row["encoder_params"]),
+        indicator_tfs=frozen_map(row["indicator_tfs"], config=True),
+        additional_features=frozen_map(row["additional_features"], config=True),
+        preprocessing=frozen_map(row["preprocessing_params"], config=True),
+        model_hyperparams=frozen_map(row["model_hyperparams"], config=True),
+        encoder_params=frozen_map(row["encoder_params"], config=True),
         seed=int(row["seed"]),
     )
 
@@ -181,7 +193,7 @@ def backtest_from_row(row: Row, run_uuid: str) -> InferenceBacktest:
         ensemble_method=row["ensemble_method"],
         confidence_threshold=float(row["confidence_threshold"]),
         lookback_window=int(row["lookback_window"]),
-        params=frozen_map(row["inference_params"]),
+        params=frozen_map(row["inference_params"], config=True),
     )
     return InferenceBacktest(
         backtest_uuid=row["backtest_uuid"],
