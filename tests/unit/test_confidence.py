@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regimeforge.domain.confidence import confidence, erf, trailing_mean_square, z_scores
+from regimeforge.domain.confidence import (
+    TrailingScale,
+    confidence,
+    erf,
+    trailing_mean_square,
+    z_scores,
+    z_threshold,
+)
 
 
 def test_erf_matches_math_erf_everywhere() -> None:
@@ -80,3 +87,27 @@ def test_confidence_is_causal_and_in_range(seed: int, n: int, lookback: int, spr
     t = int(rng.integers(0, n))
     prefix = confidence(f[: t + 1], lookback, None if s is None else s[: t + 1])
     np.testing.assert_array_equal(full[: t + 1], prefix)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(0.0, 1.0), st.floats(0.0, 12.0))
+def test_z_threshold_decides_exactly_like_the_confidence(threshold: float, z: float) -> None:
+    z_star = z_threshold(threshold)
+    assert (math.erf(z / math.sqrt(2)) >= threshold) == (z >= z_star)
+    below = float(np.nextafter(z_star, 0.0))
+    assert z_star == 0.0 or math.erf(below / math.sqrt(2)) < threshold
+
+
+def test_z_threshold_edges() -> None:
+    assert z_threshold(0.0) == 0.0 and z_threshold(-1.0) == 0.0
+    assert z_threshold(1.5) == math.inf
+    assert 8 < z_threshold(1.0) < 9  # where math.erf rounds to exactly 1.0
+    assert z_threshold(0.5) == pytest.approx(0.6744897501960817)
+
+
+def test_trailing_scale_serves_every_lookback() -> None:
+    rng = np.random.default_rng(3)
+    f, s = rng.normal(size=50), rng.uniform(0.5, 1.5, 50)
+    scale = TrailingScale.of(f, s)
+    for lookback in (1, 2, 7, 50, 80):
+        np.testing.assert_array_equal(scale.z(lookback), z_scores(f, lookback, s))

@@ -15,7 +15,7 @@ from typing import Final
 import attrs
 import numpy as np
 
-from regimeforge.domain.confidence import confidence
+from regimeforge.domain.confidence import TrailingScale, z_threshold
 from regimeforge.domain.config import InferenceConfig
 from regimeforge.domain.costs import CostModel
 from regimeforge.domain.ensembles import ENSEMBLE_METHODS, ensemble
@@ -164,20 +164,20 @@ def run_inner_loop(
     plugins = [m for m in metrics if not isinstance(m, BuiltinMetric)]
     returns = np.asarray(inp.bar_returns, dtype=np.float64)[valid]
     results: list[BacktestResult | None] = [None] * len(grid)
-    cache: dict[tuple[str, str], tuple[np.ndarray, np.ndarray | None]] = {}
+    cache: dict[tuple[str, str], tuple[TrailingScale, np.ndarray]] = {}
     done = 0
     for (method, ens, lookback), members in _batches(grid).items():
         if should_stop is not None and should_stop():
             raise CancelledError(f"inner loop cancelled after {done} of {len(grid)} configurations")
         started = clock() if clock else 0.0
         if (method, ens) not in cache:
-            cache[(method, ens)] = ensemble(inp.forecasts[method], ens)
-        forecast, spread = cache[(method, ens)]
-        conf = confidence(forecast, lookback, spread)[valid]
-        signs = np.sign(np.where(np.isfinite(forecast), forecast, 0.0))[valid]
+            forecast, spread = ensemble(inp.forecasts[method], ens)
+            signs = np.sign(np.where(np.isfinite(forecast), forecast, 0.0))[valid]
+            cache[(method, ens)] = (TrailingScale.of(forecast, spread), signs)
+        scale, signs = cache[(method, ens)]
         block = SignalBlock(
             signs,
-            conf,
+            scale.z(lookback)[valid],
             returns,
             groups,
             len(regimes),
@@ -185,8 +185,10 @@ def run_inner_loop(
             float(inp.periods_per_year),
         )
         thresholds = np.unique([grid[i].confidence_threshold for i in members])
-        table = engine.evaluate(block, thresholds)
-        extra = _plugin_values(plugins, block, thresholds, rows) if plugins else {}
+        # confidence >= threshold  <=>  z >= z_threshold(threshold): no erf per bar
+        z_levels = np.array([z_threshold(float(c)) for c in thresholds])
+        table = engine.evaluate(block, z_levels)
+        extra = _plugin_values(plugins, block, z_levels, rows) if plugins else {}
         share = ((clock() - started) if clock else 0.0) / len(members)
         for i in members:
             j = int(np.searchsorted(thresholds, grid[i].confidence_threshold))

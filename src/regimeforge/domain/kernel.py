@@ -24,13 +24,15 @@ from regimeforge.domain.metrics import METRIC_NAMES, bar_facts, metric_table
 class SignalBlock:
     """The inputs of one block, over the bars whose return is known (NaN returns removed).
 
-    ``signs`` (n,) in {-1, 0, 1}; ``confidence`` (n,) in [0, 1]; ``returns`` (n,) finite bar
-    returns earned by a position held at t; ``groups`` (n,) int64 regime codes, -1 for none;
-    ``cost`` per unit of turnover in log-return units.
+    ``signs`` (n,) in {-1, 0, 1}; ``score`` (n,) the bar's confidence score, in the units of the
+    thresholds (the inner loop passes z-scores and thresholds mapped to z, which decides exactly
+    like confidence against the configured thresholds); ``returns`` (n,) finite bar returns earned
+    by a position held at t; ``groups`` (n,) int64 regime codes, -1 for none; ``cost`` per unit of
+    turnover in log-return units.
     """
 
     signs: np.ndarray
-    confidence: np.ndarray
+    score: np.ndarray
     returns: np.ndarray
     groups: np.ndarray
     n_groups: int
@@ -56,10 +58,10 @@ def positions_and_pnl(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Positions, PnL, ``|Δp|``, entries and hits, each (T, n), in one 2-D operation.
 
-    ``p[j, t] = sign(f_t)`` where ``confidence_t >= thresholds[j]``, else 0;
+    ``p[j, t] = sign(f_t)`` where ``score_t >= thresholds[j]``, else 0;
     ``pnl[j, t] = p[j, t] * r_t - cost * |p[j, t] - p[j, t-1]|`` with ``p[j, -1] = 0``.
     """
-    in_market = block.confidence[None, :] >= np.asarray(thresholds, dtype=np.float64)[:, None]
+    in_market = block.score[None, :] >= np.asarray(thresholds, dtype=np.float64)[:, None]
     positions = in_market * block.signs[None, :]
     turnover, entries, hits = bar_facts(positions, block.returns[None, :])
     assert hits is not None  # returns were given

@@ -31,7 +31,7 @@ try:  # optional dependency: the kernel is a speed-up, never a requirement
 except ImportError:  # pragma: no cover - exercised by the fallback test with numba hidden
     numba = None
 
-# Accumulator slots per regime row (all bars = row 0).
+# Accumulator slots of a regime row (all bars = row 0), in the order _finish reads them.
 _N, _SUM, _DOWN, _GAINS, _LOSSES, _ACTIVE, _WINS, _HITS, _ENTRIES, _TURN, _EQ, _PEAK, _WORST = (
     range(13)
 )
@@ -47,30 +47,6 @@ def _identity(function: Callable[..., Any]) -> Callable[..., Any]:
 _jit: Callable[[Callable[..., Any]], Callable[..., Any]] = (
     numba.njit(cache=True, nogil=True) if numba is not None else _identity
 )
-
-
-@_jit
-def _accumulate(a: np.ndarray, x: float, p: float, previous: float, r: float) -> None:
-    """Add one bar to a regime row's sums (the equity, peak and worst drawdown too)."""
-    a[_N] += 1.0
-    a[_SUM] += x
-    if x < 0.0:
-        a[_DOWN] += x * x
-        a[_LOSSES] -= x
-    elif x > 0.0:
-        a[_GAINS] += x
-    if p != 0.0:
-        a[_ACTIVE] += 1.0
-        if x > 0.0:
-            a[_WINS] += 1.0
-        if p * r > 0.0:
-            a[_HITS] += 1.0
-        if p != previous:
-            a[_ENTRIES] += 1.0
-    a[_TURN] += abs(p - previous)
-    a[_EQ] += x
-    a[_PEAK] = max(a[_PEAK], a[_EQ])
-    a[_WORST] = min(a[_WORST], a[_EQ] - a[_PEAK])
 
 
 @_jit
@@ -102,9 +78,24 @@ def _finish(a: np.ndarray, annualiser: float, ppy: float, o: np.ndarray) -> None
 
 
 @_jit
-def _fused(  # noqa: PLR0917 - numba entry point: positional arrays only
+def _squared_deviations(pnl: np.ndarray, groups: np.ndarray, acc: np.ndarray) -> None:
+    """Second pass: Σ (pnl - mean)² of every row (exact for near-constant PnL)."""
+    means = np.zeros(acc.shape[0])
+    for row in range(acc.shape[0]):
+        means[row] = acc[row, _SUM] / acc[row, _N] if acc[row, _N] > 0.0 else 0.0
+    for t in range(pnl.shape[0]):
+        d = pnl[t] - means[0]
+        acc[0, _SS] += d * d
+        g = groups[t] + 1
+        if g > 0:
+            d = pnl[t] - means[g]
+            acc[g, _SS] += d * d
+
+
+@_jit
+def _fused(  # noqa: PLR0917 - a numba entry point takes positional arrays
     signs: np.ndarray,
-    confidence: np.ndarray,
+    score: np.ndarray,
     thresholds: np.ndarray,
     returns: np.ndarray,
     groups: np.ndarray,
@@ -112,29 +103,91 @@ def _fused(  # noqa: PLR0917 - numba entry point: positional arrays only
     ppy: float,
     out: np.ndarray,
 ) -> None:
-    """Fill ``out`` (G + 1, M, T): one walk over the bars per threshold, then the deviations."""
+    """Fill ``out`` (G + 1, M, T): one walk over the bars per threshold, then the deviations.
+
+    The sums of all bars (``a*``) and of the regime of the current run of bars (``c*``) are
+    scalars so that they stay in registers; regimes come in runs, so the regime's sums are
+    swapped with ``acc`` only when the label changes. Flags are arithmetic, not branches: with
+    random positions, branches would be mispredicted half of the time.
+    """
     n = signs.shape[0]
     pnl = np.empty(n)
     acc = np.zeros((out.shape[0], _SLOTS))
-    annualiser = math.sqrt(ppy)
     for j in range(thresholds.shape[0]):
         acc[:, :] = 0.0
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = a8 = a9 = a10 = a11 = a12 = 0.0
+        c0 = c1 = c2 = c3 = c4 = c5 = c6 = c7 = c8 = c9 = c10 = c11 = c12 = 0.0
+        cur = 0
         previous = 0.0
         for t in range(n):
-            p = signs[t] if confidence[t] >= thresholds[j] else 0.0
-            x = p * returns[t] - cost * abs(p - previous)
+            p = signs[t] * (1.0 * (score[t] >= thresholds[j]))
+            r = returns[t]
+            dp = abs(p - previous)
+            x = p * r - cost * dp
             pnl[t] = x
-            _accumulate(acc[0], x, p, previous, returns[t])
-            if groups[t] >= 0:
-                _accumulate(acc[groups[t] + 1], x, p, previous, returns[t])
-            previous = p
-        for t in range(n):
-            acc[0, _SS] += (pnl[t] - acc[0, _SUM] / acc[0, _N]) ** 2
+            neg = min(x, 0.0)
+            gain = max(x, 0.0)
+            act = 1.0 * (p != 0.0)
+            win = act * (x > 0.0)
+            hit = 1.0 * (p * r > 0.0)
+            entry = act * (p != previous)
+            a0 += 1.0
+            a1 += x
+            a2 += neg * neg
+            a3 += gain
+            a4 -= neg
+            a5 += act
+            a6 += win
+            a7 += hit
+            a8 += entry
+            a9 += dp
+            a10 += x
+            a11 = max(a11, a10)
+            a12 = min(a12, a10 - a11)
             g = groups[t] + 1
-            if g > 0:
-                acc[g, _SS] += (pnl[t] - acc[g, _SUM] / acc[g, _N]) ** 2
+            if g != cur:
+                if cur > 0:
+                    acc[cur, :13] = (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12)
+                cur = g
+                if cur > 0:
+                    c0, c1, c2, c3, c4, c5, c6 = (
+                        acc[cur, 0],
+                        acc[cur, 1],
+                        acc[cur, 2],
+                        acc[cur, 3],
+                        acc[cur, 4],
+                        acc[cur, 5],
+                        acc[cur, 6],
+                    )
+                    c7, c8, c9, c10, c11, c12 = (
+                        acc[cur, 7],
+                        acc[cur, 8],
+                        acc[cur, 9],
+                        acc[cur, 10],
+                        acc[cur, 11],
+                        acc[cur, 12],
+                    )
+            if cur > 0:
+                c0 += 1.0
+                c1 += x
+                c2 += neg * neg
+                c3 += gain
+                c4 -= neg
+                c5 += act
+                c6 += win
+                c7 += hit
+                c8 += entry
+                c9 += dp
+                c10 += x
+                c11 = max(c11, c10)
+                c12 = min(c12, c10 - c11)
+            previous = p
+        if cur > 0:
+            acc[cur, :13] = (c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12)
+        acc[0, :13] = (a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11, a12)
+        _squared_deviations(pnl, groups, acc)
         for row in range(out.shape[0]):
-            _finish(acc[row], annualiser, ppy, out[row, :, j])
+            _finish(acc[row], math.sqrt(ppy), ppy, out[row, :, j])
 
 
 def numba_available() -> bool:
@@ -156,7 +209,7 @@ class NumbaBacktestKernel:
             raise RuntimeError("numba is not installed (pip install 'regimeforge[fast]')")
         _fused(
             np.ascontiguousarray(block.signs, dtype=np.float64),
-            np.ascontiguousarray(block.confidence, dtype=np.float64),
+            np.ascontiguousarray(block.score, dtype=np.float64),
             thresholds,
             np.ascontiguousarray(block.returns, dtype=np.float64),
             np.ascontiguousarray(block.groups, dtype=np.int64),
