@@ -7,7 +7,8 @@ one confidence per bar, and a vector of thresholds. It returns every built-in me
 regime, as one (G + 1, M, T) array: row 0 is all bars, row g + 1 regime g.
 
 The numba kernel (``regimeforge.plugins.builtin.numba_kernel``) computes the same numbers in one
-fused pass per threshold; this module keeps the domain free of numba.
+fused pass per threshold; this module keeps the domain free of numba. Both build the metrics from
+the same sufficient statistics (``metrics.BarSums``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ from typing import Protocol
 import attrs
 import numpy as np
 
-from regimeforge.domain.metrics import METRIC_NAMES, bar_facts, metric_table
+from regimeforge.domain.metrics import (
+    METRIC_NAMES,
+    BarSums,
+    bar_facts,
+    metrics_from_sums,
+    worst_drawdown,
+)
 
 
 @attrs.frozen(eq=False)
@@ -71,26 +78,53 @@ def positions_and_pnl(
 
 @attrs.frozen
 class NumpyBacktestKernel:
-    """The pure-numpy kernel: 2-D array operations, one masked copy per regime."""
+    """The pure-numpy kernel: 2-D array operations over (thresholds × bars).
+
+    Per-regime sums are one matrix product with the (bars × regimes) indicator matrix; the
+    drawdown of a regime walks the equity of that regime's bars only.
+    """
 
     name: str = "numpy"
 
     def evaluate(self, block: SignalBlock, thresholds: np.ndarray) -> np.ndarray:
         """See :class:`BacktestKernel`."""
         positions, pnl, turnover, entries, hits = positions_and_pnl(block, thresholds)
-        out = np.empty((block.n_groups + 1, len(METRIC_NAMES), len(thresholds)))
-        for row in range(block.n_groups + 1):
-            if row == 0:
-                parts = (pnl, positions, turnover, entries, hits)
-            else:
-                cols = np.flatnonzero(block.groups == row - 1)
-                parts = (
-                    pnl[:, cols],
-                    positions[:, cols],
-                    turnover[:, cols],
-                    entries[:, cols],
-                    hits[:, cols],
-                )
-            table = metric_table(*parts, periods_per_year=block.periods_per_year)
-            out[row] = np.stack([table[name] for name in METRIC_NAMES])
-        return out
+        rows = block.n_groups + 1
+        member = block.groups >= 0
+        indicator = np.zeros((pnl.shape[1], rows))
+        indicator[:, 0] = 1.0
+        indicator[np.flatnonzero(member), block.groups[member] + 1] = 1.0
+
+        def per_row(values: np.ndarray) -> np.ndarray:
+            return np.asarray(values, dtype=np.float64) @ indicator  # (T, rows)
+
+        count = np.broadcast_to(indicator.sum(axis=0), (len(thresholds), rows))
+        total = per_row(pnl)
+        mean = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+        # two-pass deviations: every bar against the mean of all bars and of its own regime
+        deviations = np.empty_like(total)
+        deviations[:, 0] = np.square(pnl - mean[:, :1]).sum(axis=1)
+        own_mean = mean[:, np.where(member, block.groups + 1, 0)]
+        deviations[:, 1:] = per_row(np.square(pnl - own_mean))[:, 1:]
+        worst = np.empty_like(total)
+        worst[:, 0] = worst_drawdown(pnl)
+        for g in range(block.n_groups):
+            worst[:, g + 1] = worst_drawdown(pnl[:, block.groups == g])
+        negative = np.minimum(pnl, 0.0)
+        active = positions != 0
+        sums = BarSums(
+            count=count,
+            total=total,
+            squared_deviations=deviations,
+            downside=per_row(np.square(negative)),
+            gains=per_row(np.maximum(pnl, 0.0)),
+            losses=per_row(-negative),
+            active=per_row(active),
+            wins=per_row(active & (pnl > 0)),
+            hits=per_row(hits),
+            entries=per_row(entries),
+            turnover=per_row(turnover),
+            worst=worst,
+        )
+        table = metrics_from_sums(sums, periods_per_year=block.periods_per_year)
+        return np.stack([table[name].T for name in METRIC_NAMES], axis=1)

@@ -56,6 +56,70 @@ def bar_facts(
     return turnover, entries, hits
 
 
+@attrs.frozen(eq=False)
+class BarSums:
+    """Sufficient statistics of PnL blocks (arrays of any one shape, e.g. (C,) or (C, G)).
+
+    ``count`` bars; ``total`` Σ pnl; ``squared_deviations`` Σ (pnl - mean)²; ``downside``
+    Σ min(pnl, 0)²; ``gains`` Σ max(pnl, 0); ``losses`` Σ max(-pnl, 0); ``active`` bars with a
+    position; ``wins`` of those with pnl > 0; ``hits`` of those where sign(p) = sign(r) (None
+    when unknown); ``entries`` moves into a nonzero position; ``turnover`` Σ |Δp|; ``worst``
+    min(equity - running peak, 0) with the equity starting at 0.
+    """
+
+    count: np.ndarray
+    total: np.ndarray
+    squared_deviations: np.ndarray
+    downside: np.ndarray
+    gains: np.ndarray
+    losses: np.ndarray
+    active: np.ndarray
+    wins: np.ndarray
+    hits: np.ndarray | None
+    entries: np.ndarray
+    turnover: np.ndarray
+    worst: np.ndarray
+
+
+def metrics_from_sums(sums: BarSums, *, periods_per_year: float) -> dict[str, np.ndarray]:
+    """Every built-in metric from its sufficient statistics (the one place of the formulas)."""
+    m = sums.count
+    annualiser = np.sqrt(periods_per_year)
+    mean = _ratio(sums.total, m)
+    std = np.sqrt(_ratio(sums.squared_deviations, m - 1))
+    max_drawdown = -np.expm1(np.minimum(sums.worst, 0.0))
+    table = {
+        "sharpe": np.where(std > FLAT_STD_RATIO * np.abs(mean), _ratio(mean, std), 0.0)
+        * annualiser,
+        "sortino": _ratio(mean, np.sqrt(_ratio(sums.downside, m))) * annualiser,
+        "max_drawdown": max_drawdown,
+        "calmar": _ratio(mean * periods_per_year, max_drawdown),
+        "total_return": np.expm1(np.minimum(sums.total, LOG_RETURN_CAP)),
+        "win_rate": _ratio(sums.wins, sums.active),
+        "profit_factor": np.where(
+            sums.losses > 0,
+            np.minimum(_ratio(sums.gains, sums.losses), PROFIT_FACTOR_CAP),
+            np.where(sums.gains > 0, PROFIT_FACTOR_CAP, 0.0),
+        ),
+        "n_trades": np.asarray(sums.entries, dtype=np.float64),
+        "exposure": _ratio(sums.active, m),
+        "turnover": _ratio(sums.turnover, m),
+    }
+    if sums.hits is not None:
+        table["hit_rate"] = _ratio(sums.hits, sums.active)
+    return table
+
+
+def worst_drawdown(pnl: np.ndarray) -> np.ndarray:
+    """min over t of (equity - running peak) per row, the equity starting at 0 before bar 0."""
+    if pnl.shape[-1] == 0:
+        return np.zeros(pnl.shape[:-1])
+    equity = np.cumsum(pnl, axis=-1)
+    peak = np.maximum(np.maximum.accumulate(equity, axis=-1), 0.0)
+    worst: np.ndarray = np.minimum((equity - peak).min(axis=-1), 0.0)
+    return worst
+
+
 def metric_table(
     pnl: np.ndarray,
     positions: np.ndarray,
@@ -67,43 +131,23 @@ def metric_table(
 ) -> dict[str, np.ndarray]:
     """Every built-in metric of (C, m) blocks: name -> (C,) (``hit_rate`` only with ``hits``)."""
     c, m = pnl.shape
-    if m == 0:
-        names = METRIC_NAMES if hits is not None else METRIC_NAMES[:-1]
-        return {name: np.zeros(c) for name in names}
-    annualiser = np.sqrt(periods_per_year)
-    mean = pnl.mean(axis=1)
-    if m > 1:
-        std = np.sqrt(np.square(pnl - mean[:, None]).sum(axis=1) / (m - 1))
-    else:
-        std = np.zeros(c)
-    sharpe = np.where(std > FLAT_STD_RATIO * np.abs(mean), _ratio(mean, std), 0.0) * annualiser
-    downside = np.sqrt(np.square(np.minimum(pnl, 0.0)).sum(axis=1) / m)
-    equity = np.cumsum(pnl, axis=1)
-    peak = np.maximum(np.maximum.accumulate(equity, axis=1), 0.0)
-    max_drawdown = -np.expm1(np.minimum((equity - peak).min(axis=1), 0.0))
-    gains = np.maximum(pnl, 0.0).sum(axis=1)
-    losses = np.maximum(-pnl, 0.0).sum(axis=1)
     active = positions != 0
-    n_active = active.sum(axis=1)
-    table = {
-        "sharpe": sharpe,
-        "sortino": _ratio(mean, downside) * annualiser,
-        "max_drawdown": max_drawdown,
-        "calmar": _ratio(mean * periods_per_year, max_drawdown),
-        "total_return": np.expm1(np.minimum(pnl.sum(axis=1), LOG_RETURN_CAP)),
-        "win_rate": _ratio((active & (pnl > 0)).sum(axis=1), n_active),
-        "profit_factor": np.where(
-            losses > 0,
-            np.minimum(_ratio(gains, losses), PROFIT_FACTOR_CAP),
-            np.where(gains > 0, PROFIT_FACTOR_CAP, 0.0),
-        ),
-        "n_trades": entries.sum(axis=1).astype(np.float64),
-        "exposure": n_active / m,
-        "turnover": turnover.sum(axis=1) / m,
-    }
-    if hits is not None:
-        table["hit_rate"] = _ratio(hits.sum(axis=1), n_active)
-    return table
+    mean = pnl.sum(axis=1) / m if m else np.zeros(c)
+    sums = BarSums(
+        count=np.full(c, float(m)),
+        total=pnl.sum(axis=1),
+        squared_deviations=np.square(pnl - mean[:, None]).sum(axis=1),
+        downside=np.square(np.minimum(pnl, 0.0)).sum(axis=1),
+        gains=np.maximum(pnl, 0.0).sum(axis=1),
+        losses=np.maximum(-pnl, 0.0).sum(axis=1),
+        active=active.sum(axis=1).astype(np.float64),
+        wins=(active & (pnl > 0)).sum(axis=1).astype(np.float64),
+        hits=None if hits is None else hits.sum(axis=1).astype(np.float64),
+        entries=entries.sum(axis=1).astype(np.float64),
+        turnover=turnover.sum(axis=1),
+        worst=worst_drawdown(pnl),
+    )
+    return metrics_from_sums(sums, periods_per_year=periods_per_year)
 
 
 @attrs.define
