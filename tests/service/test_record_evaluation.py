@@ -195,3 +195,19 @@ def test_without_delete_non_best_models_every_file_stays() -> None:
     assert all(r.is_model_kept for r in w.db.tables["runs"].values())
     assert len(w.store.files) == 4
     assert not any(isinstance(e, ModelDeleted) for e in events)
+
+
+def test_a_malformed_result_leaves_no_file_behind() -> None:
+    w = World()
+    started = w.start(0)
+    result = fake_result(w.configs[0].to_dict(), w.store, "fp")
+    bad = attrs.evolve(
+        result, backtests=(attrs.evolve(result.backtests[0], inference_hash="0" * 64),)
+    )
+    with pytest.raises(ValueError, match="does not match"):
+        record_evaluation(
+            w.db.uow(), run=started.run, item=started.item, result=bad,
+            policy=RecordPolicy(), artifacts=w.store, at=AT,
+        )  # fmt: skip
+    assert not w.store.exists(result.artifact.name)
+    assert w.db.tables["backtests"] == {}

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from regimeforge.domain.entities import QueueItem, TrainingRun
+from regimeforge.domain.entities import QueueItem, TrainingQueue, TrainingRun
 from regimeforge.domain.errors import CancelledError, RegimeForgeError
 from regimeforge.domain.events import (
     Event,
@@ -171,7 +171,7 @@ class _Loop(QueueSession):
             self.claimed.discard(prepared.item.index)
             self.stats.skipped += 1
             self.emit(RunSkipped(self.queue_uuid, prepared.key[0], outcome.existing_run_uuid))
-            self.progress()
+            self.progress(outcome.queue)
             return
         run, item = outcome.run, outcome.item
         config = prepared.config.to_dict()
@@ -218,7 +218,7 @@ class _Loop(QueueSession):
                 self.stats.freed_bytes += recorded.freed_bytes
                 for event in recorded.events:
                     self.emit(event)
-                self.after_model()
+                self.after_model(recorded.queue)
                 return
         if isinstance(error, CancelledError):
             self.release([flight.item.index], to=ItemStatus.CANCELLED)
@@ -247,17 +247,19 @@ class _Loop(QueueSession):
                 f"{queue.consecutive_failures} consecutive failures (max_consecutive_failures "
                 f"{limit}); last: {message}",
             )
-        self.after_model()
+        self.after_model(queue)
 
-    def after_model(self) -> None:
+    def after_model(self, queue: TrainingQueue | None) -> None:
         self.since_checkpoint += 1
         if self.since_checkpoint >= max(1, self.r.settings.auto_checkpoint_interval):
             self.checkpoint()
-        self.progress()
+        self.progress(queue)
 
-    def progress(self) -> None:
-        with self.r.uow_factory() as uow:
-            queue = uow.queues.get(self.queue_uuid)
+    def progress(self, queue: TrainingQueue | None) -> None:
+        """Progress from the counters the last transaction wrote (read them if not given)."""
+        if queue is None:
+            with self.r.uow_factory() as uow:
+                queue = uow.queues.get(self.queue_uuid)
         now = self.r.clock.monotonic()
         remaining = max(0, queue.total_configs - queue.done_count)
         self.emit(

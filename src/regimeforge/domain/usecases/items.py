@@ -32,6 +32,7 @@ class Skipped:
 
     existing_run_uuid: str
     item: QueueItem
+    queue: TrainingQueue
 
 
 def start_or_skip(
@@ -52,9 +53,9 @@ def start_or_skip(
         if existing is not None:
             item = item.to(ItemStatus.SKIPPED, run_uuid=existing, heartbeat_at=at)
             uow.queues.update_item(item)
-            advance_queue(uow, item.queue_uuid, at, failed=None)
+            queue = advance_queue(uow, item.queue_uuid, at, failed=None)
             uow.commit()
-            return Skipped(existing, item)
+            return Skipped(existing, item, queue)
         run = TrainingRun(
             run_uuid=run_uuid,
             config=config,

@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from regimeforge.domain.config import InferenceConfig
-from regimeforge.domain.entities import InferenceBacktest, QueueItem, TrainingRun
+from regimeforge.domain.entities import InferenceBacktest, QueueItem, TrainingQueue, TrainingRun
 from regimeforge.domain.events import (
     ArtifactDeleteFailed,
     Event,
@@ -35,7 +35,7 @@ from regimeforge.domain.regime_bests import Gate, best_candidates, to_candidates
 from regimeforge.domain.regimes import RegimeBest, RegimeBestChange
 from regimeforge.domain.states import ItemStatus
 from regimeforge.domain.usecases.items import advance_queue
-from regimeforge.domain.usecases.tasks import WorkerResult
+from regimeforge.domain.usecases.tasks import BacktestRecord, WorkerResult
 
 
 def new_id() -> str:
@@ -65,6 +65,22 @@ class Recorded:
     freed_bytes: int
     deleted_runs: tuple[str, ...]
     events: tuple[Event, ...]
+    queue: TrainingQueue | None = None
+
+
+#: Parsed inference configs by hash: every model of a queue repeats the same ones.
+_INFERENCE: dict[str, InferenceConfig] = {}
+
+
+def _inference(record: BacktestRecord) -> InferenceConfig:
+    parsed = _INFERENCE.get(record.inference_hash)
+    if parsed is None:
+        parsed = InferenceConfig.from_mapping(record.inference)
+        if parsed.config_hash != record.inference_hash:
+            raise ValueError(f"inference hash {record.inference_hash[:12]} does not match")
+        if len(_INFERENCE) < 10_000:
+            _INFERENCE[record.inference_hash] = parsed
+    return parsed
 
 
 def backtests_of(
@@ -75,7 +91,7 @@ def backtests_of(
         InferenceBacktest(
             backtest_uuid=ids(),
             run_uuid=run_uuid,
-            inference=InferenceConfig.from_mapping(record.inference),
+            inference=_inference(record),
             inference_hash=record.inference_hash,
             backtest_metrics=record.backtest_metrics,
             regime_metrics=record.regime_metrics,
@@ -115,11 +131,11 @@ def record_evaluation(
 ) -> Recorded:
     """Record a finished model (see the module docstring); ``uow`` is not yet entered."""
     name = result.artifact.name
-    backtests = backtests_of(run.run_uuid, result, at, ids)
     gone: list[tuple[str, str]] = []  # (run_uuid, file) to delete after the commit
     events: list[Event] = []
     freed = 0
     try:
+        backtests = backtests_of(run.run_uuid, result, at, ids)
         with uow:
             if item is not None:
                 # Reading the queue first locks its row on PostgreSQL: coordinators sharing the
@@ -171,8 +187,7 @@ def record_evaluation(
                     if other.is_model_kept and other.model_file_path:
                         gone.append((other_uuid, other.model_file_path))
                 uow.runs.update(attrs.evolve(other, updated_at=at, **changes))
-            if item is not None:
-                _complete_item(uow, item, run.run_uuid, at)
+            queue = _complete_item(uow, item, run.run_uuid, at) if item is not None else None
             if not kept:
                 # Before the commit: if the commit fails, this file had to go anyway.
                 freed, event = _delete(artifacts, run.run_uuid, name)
@@ -221,10 +236,11 @@ def record_evaluation(
         freed_bytes=freed,
         deleted_runs=tuple(sorted({r for r, _ in gone} | (set() if kept else {run.run_uuid}))),
         events=tuple(events),
+        queue=queue,
     )
 
 
-def _complete_item(uow: UnitOfWork, item: QueueItem, run_uuid: str, at: datetime) -> None:
+def _complete_item(uow: UnitOfWork, item: QueueItem, run_uuid: str, at: datetime) -> TrainingQueue:
     """Mark the item completed and advance its queue's counters (inside the caller's unit)."""
     uow.queues.update_item(item.to(ItemStatus.COMPLETED, run_uuid=run_uuid, heartbeat_at=at))
-    advance_queue(uow, item.queue_uuid, at, failed=False)
+    return advance_queue(uow, item.queue_uuid, at, failed=False)
