@@ -108,8 +108,12 @@ class NumpyBacktestKernel:
         deviations[:, 1:] = per_row(np.square(pnl - own_mean))[:, 1:]
         worst = np.empty_like(total)
         worst[:, 0] = worst_drawdown(pnl)
+        # one gather puts each regime's bars side by side, in time order; slices are views
+        order = np.argsort(block.groups, kind="stable")
+        by_regime = pnl[:, order]
+        bounds = np.searchsorted(block.groups[order], np.arange(-1, block.n_groups + 1))
         for g in range(block.n_groups):
-            worst[:, g + 1] = worst_drawdown(pnl[:, block.groups == g])
+            worst[:, g + 1] = worst_drawdown(by_regime[:, bounds[g + 1] : bounds[g + 2]])
         negative = np.minimum(pnl, 0.0)
         active = positions != 0
         sums = BarSums(
