@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from coordinator_rig import AT, HOST, Rig
 
-from fake_tasks import make_configs
+from coordinator_rig import AT, HOST, Rig
+from fake_tasks import FakeTaskFactory, make_configs
 from fakes import FakeDiskProbe
 from regimeforge.domain.events import (
     CheckpointRejected,
@@ -296,3 +296,36 @@ def test_a_live_coordinator_elsewhere_keeps_its_claims() -> None:
     assert (outcome.reason, outcome.completed) == ("shared", 2)
     assert rig.items()[0].status is ItemStatus.RUNNING
     assert rig.tables["queues"][rig.queue.queue_uuid].coordinator_host == "other"
+
+
+def test_a_pause_puts_a_waiting_twin_back_to_pending() -> None:
+    configs = make_configs(1)
+    rig = Rig(configs=[configs[0], configs[0]], max_parallel=2)
+    rig.hooks.append(
+        lambda e: (
+            request_pause(rig.db.uow(), rig.queue.queue_uuid, AT)
+            if isinstance(e, RunStarted)
+            else None
+        )
+    )
+    outcome = rig.run()
+    assert outcome.status is QueueStatus.PAUSED
+    assert [i.status for i in rig.items()] == [ItemStatus.COMPLETED, ItemStatus.PENDING]
+    assert rig.items()[1].claimed_by is None
+    rig.hooks.clear()
+    outcome = rig.run()
+    assert (outcome.status, outcome.completed, outcome.skipped) == (QueueStatus.COMPLETED, 1, 1)
+
+
+def test_an_unexpected_error_resolving_a_config_fails_only_that_item() -> None:
+    class BrokenGrid(FakeTaskFactory):
+        def config_for(self, queue, item):
+            if item.index == 1:
+                raise KeyError("grid point 1")
+            return super().config_for(queue, item)
+
+    rig = Rig(3)
+    rig.factory = BrokenGrid(rig.configs, rig.store)
+    outcome = rig.run()
+    assert (outcome.status, outcome.completed, outcome.failed) == (QueueStatus.COMPLETED, 2, 1)
+    assert rig.items()[1].error == "KeyError: 'grid point 1'"

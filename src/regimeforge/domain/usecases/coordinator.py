@@ -152,7 +152,7 @@ class _Loop(QueueSession):
         try:
             config = self.r.tasks.config_for(self.queue, item)
             return Prepared(item, config, self.r.tasks.data_fingerprint(self.queue, config))
-        except (RegimeForgeError, ValueError, OSError) as exc:
+        except Exception as exc:  # bad grid point, unreadable data: this item fails, not the queue
             self.failed(item, None, exc, item.config_hash)
             return None
 
@@ -189,7 +189,7 @@ class _Loop(QueueSession):
                 )
             )
             handle = self.r.executor.submit(fn, *args)
-        except (RegimeForgeError, ValueError, OSError, TypeError) as exc:
+        except Exception as exc:  # a task that cannot be built or submitted fails its item
             self.failed(item, run, exc, run.config_hash)
             return
         self.inflight[handle] = InFlight(run, item, prepared.key, config)

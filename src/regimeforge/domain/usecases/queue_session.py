@@ -315,6 +315,10 @@ class QueueSession:
         return self.outcome(queue, "completed", f"{queue.done_count} of {self.total} done")
 
     def pause(self, reason: str, message: str) -> QueueOutcome:
+        """Paused with a checkpoint; items still claimed (a deferred twin) go back to pending."""
+        self.deferred.clear()
+        if self.claimed:
+            self.release(sorted(self.claimed))
         at = self.now()
         with self.r.uow_factory() as uow:
             queue = uow.queues.get(self.queue_uuid)
