@@ -139,7 +139,7 @@ class QueueSession:
         s, at = self.r.settings, self.now()
         with self.r.uow_factory() as uow:
             queue = uow.queues.get(self.queue_uuid)
-            self.queue = queue
+            self.queue, self.queue_uuid = queue, queue.queue_uuid  # a name given: now the uuid
             if queue.status in (QueueStatus.COMPLETED, QueueStatus.CANCELLED):
                 return queue
             mine: dict[str, Any] = {
