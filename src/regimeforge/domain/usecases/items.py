@@ -53,7 +53,7 @@ def start_or_skip(
         if existing is not None:
             item = item.to(ItemStatus.SKIPPED, run_uuid=existing, heartbeat_at=at)
             uow.queues.update_item(item)
-            queue = advance_queue(uow, item.queue_uuid, at, failed=None)
+            queue = advance_queue(uow, item.queue_uuid, at, finished=ItemStatus.SKIPPED)
             uow.commit()
             return Skipped(existing, item, queue)
         run = TrainingRun(
@@ -90,7 +90,7 @@ def record_failure(
         uow.queues.update_item(
             item.to(ItemStatus.FAILED, error=error, heartbeat_at=at, run_uuid=item.run_uuid)
         )
-        queue = advance_queue(uow, item.queue_uuid, at, failed=True)
+        queue = advance_queue(uow, item.queue_uuid, at, finished=ItemStatus.FAILED)
         uow.commit()
     return queue
 
@@ -126,31 +126,49 @@ def release_items(
 
 
 def advance_queue(
-    uow: UnitOfWork, queue_uuid: str, at: datetime, *, failed: bool | None
+    uow: UnitOfWork, queue_uuid: str, at: datetime, *, finished: ItemStatus
 ) -> TrainingQueue:
-    """Inside the caller's unit: the queue's counters recounted from its items.
+    """Inside the caller's unit: one more item ``finished`` (completed, failed or skipped).
 
-    Counters are *recounted*, never incremented, so that two coordinators recording at the same
-    time on PostgreSQL cannot lose an increment: at worst a count is stale until the next record.
-    ``failed``: True extends the streak of consecutive failures, False ends it, None (a skip)
+    The queue is read here, which on PostgreSQL locks its row (``FOR UPDATE``) until the commit:
+    coordinators sharing a queue then increment its counters one at a time and none is lost.
+    A failure extends the streak of consecutive failures, a completed item ends it, a skip
     leaves it alone.
     """
     queue = uow.queues.get(queue_uuid)
-    counts = uow.queues.count_items(queue_uuid)
     streak = queue.consecutive_failures
-    streak = streak + 1 if failed else (0 if failed is False else streak)
-    done = sum(
-        counts.get(s, 0) for s in (ItemStatus.COMPLETED, ItemStatus.FAILED, ItemStatus.SKIPPED)
+    if finished is ItemStatus.FAILED:
+        streak += 1
+    elif finished is ItemStatus.COMPLETED:
+        streak = 0
+    changed = attrs.evolve(
+        queue,
+        completed_count=queue.completed_count + (finished is ItemStatus.COMPLETED),
+        failed_count=queue.failed_count + (finished is ItemStatus.FAILED),
+        skipped_count=queue.skipped_count + (finished is ItemStatus.SKIPPED),
+        consecutive_failures=streak,
+        heartbeat_at=at,
+        updated_at=at,
     )
+    changed = attrs.evolve(changed, current_index=changed.done_count)
+    uow.queues.update(changed)
+    return changed
+
+
+def recount_queue(uow: UnitOfWork, queue_uuid: str, at: datetime) -> TrainingQueue:
+    """Inside the caller's unit: the queue's counters recounted from its items (exact).
+
+    Used where items change in bulk (``retry-failed``) and once when a queue completes.
+    """
+    queue = uow.queues.get(queue_uuid)
+    counts = uow.queues.count_items(queue_uuid)
     changed = attrs.evolve(
         queue,
         completed_count=counts.get(ItemStatus.COMPLETED, 0),
         failed_count=counts.get(ItemStatus.FAILED, 0),
         skipped_count=counts.get(ItemStatus.SKIPPED, 0),
-        current_index=done,
-        consecutive_failures=streak,
-        heartbeat_at=at,
         updated_at=at,
     )
+    changed = attrs.evolve(changed, current_index=changed.done_count)
     uow.queues.update(changed)
     return changed

@@ -19,7 +19,7 @@ from regimeforge.domain.entities import QueueItem, TrainingQueue
 from regimeforge.domain.errors import ConfigError, InputError, Problem
 from regimeforge.domain.ports import CheckpointStore, UnitOfWork
 from regimeforge.domain.states import ItemStatus, QueueStatus
-from regimeforge.domain.usecases.items import advance_queue
+from regimeforge.domain.usecases.items import recount_queue
 from regimeforge.domain.usecases.record import new_id
 
 _FINAL = (QueueStatus.COMPLETED, QueueStatus.CANCELLED)
@@ -166,7 +166,7 @@ def retry_failed(uow: UnitOfWork, queue_uuid: str, at: datetime) -> int:
             uow.queues.update_item(item.to(ItemStatus.PENDING, error=None, claimed_by=None))
         if not failed:
             return 0
-        queue = advance_queue(uow, queue_uuid, at, failed=False)
+        queue = attrs.evolve(recount_queue(uow, queue_uuid, at), consecutive_failures=0)
         message = f"{len(failed)} failed item(s) re-queued"
         if queue.status is QueueStatus.COMPLETED:
             # The state machine has no way back from completed; a retry re-opens the queue as

@@ -33,7 +33,7 @@ from regimeforge.domain.regimes import RegimeDefinition
 from regimeforge.domain.states import ItemStatus, QueueStatus, RunStatus
 from regimeforge.domain.usecases import items as item_tx
 from regimeforge.domain.usecases.checkpoints import build_checkpoint, validate_checkpoint
-from regimeforge.domain.usecases.items import advance_queue
+from regimeforge.domain.usecases.items import recount_queue
 from regimeforge.domain.usecases.queue_control import cancel_now
 from regimeforge.domain.usecases.recovery import Liveness, release_stale_claims, worker_id
 from regimeforge.domain.usecases.runner_support import (
@@ -281,7 +281,12 @@ class QueueSession:
         try:
             with self.r.uow_factory() as uow:
                 queue = uow.queues.get(self.queue_uuid)
-                items = uow.queues.items(self.queue_uuid)
+                # Only finished items: the cost follows the work done, not the grid's size.
+                items = [
+                    item
+                    for status in (ItemStatus.COMPLETED, ItemStatus.SKIPPED, ItemStatus.FAILED)
+                    for item in uow.queues.items(self.queue_uuid, status)
+                ]
                 bests = uow.bests.all()
             stats = self.stats.as_dict(self.r.clock.monotonic())
             path = self.r.checkpoints.save(build_checkpoint(queue, items, bests, stats, at))
@@ -305,8 +310,8 @@ class QueueSession:
             busy = counts.get(ItemStatus.RUNNING, 0) + counts.get(ItemStatus.PENDING, 0)
             if busy:
                 return self.outcome(queue, "shared", f"{busy} item(s) are with other coordinators")
-            # Recount once more: the last coordinator leaves exact counters behind.
-            queue = advance_queue(uow, self.queue_uuid, at, failed=None)
+            # The last coordinator leaves counters exactly as the items say.
+            queue = recount_queue(uow, self.queue_uuid, at)
             queue = queue.to(QueueStatus.COMPLETED, at, heartbeat_at=at, message=None)
             uow.queues.update(queue)
             uow.commit()

@@ -243,4 +243,4 @@ def record_evaluation(
 def _complete_item(uow: UnitOfWork, item: QueueItem, run_uuid: str, at: datetime) -> TrainingQueue:
     """Mark the item completed and advance its queue's counters (inside the caller's unit)."""
     uow.queues.update_item(item.to(ItemStatus.COMPLETED, run_uuid=run_uuid, heartbeat_at=at))
-    return advance_queue(uow, item.queue_uuid, at, failed=False)
+    return advance_queue(uow, item.queue_uuid, at, finished=ItemStatus.COMPLETED)
