@@ -1,0 +1,99 @@
+"""Wiring the outer loop from a workspace: settings, executor, events, a queue run end to end."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from fake_tasks import FakeTaskFactory, ListGrid, make_configs
+from regimeforge.adapters.executors.inline import InlineExecutor
+from regimeforge.adapters.executors.process import LocalProcessExecutor
+from regimeforge.adapters.outer_loop import (
+    event_dispatcher_of,
+    executor_of,
+    inference_configs,
+    queue_runner_of,
+    runner_settings_of,
+)
+from regimeforge.adapters.settings import load_settings
+from regimeforge.adapters.system import hostname
+from regimeforge.domain.events import QueueCompleted
+from regimeforge.domain.states import QueueStatus
+from regimeforge.domain.usecases.queue_control import create_queue
+from regimeforge.domain.usecases.runner_support import MB
+from regimeforge.plugins.manager import get_plugin_manager
+
+
+@pytest.fixture
+def settings(tmp_path: Path):
+    return load_settings(
+        None,
+        {},
+        root=tmp_path,
+        overrides={"disk_reserve_mb": 7, "max_parallel": 3, "primary_metric": "sharpe"},
+    )
+
+
+def test_runner_settings_come_from_the_workspace_settings(settings) -> None:
+    runner = runner_settings_of(settings, get_plugin_manager(entry_points=False))
+    assert (runner.host, runner.pid) == (hostname(), os.getpid())
+    assert runner.max_parallel == 3 and runner.disk_reserve_bytes == 7 * MB
+    assert runner.artifacts_path == str(settings.artifacts_dir)
+    assert runner.detect_crash_after == timedelta(minutes=settings.detect_crash_after_minutes)
+    assert runner.policy.primary_metric == "sharpe" and runner.policy.higher_is_better
+    assert runner.policy.keep_top_n_per_regime == settings.keep_top_n_per_regime
+    assert runner.package_version
+
+
+def test_the_executor_setting_picks_the_plugin(settings) -> None:
+    registry = get_plugin_manager(entry_points=False)
+    assert isinstance(executor_of(registry, settings), InlineExecutor)
+    pool = executor_of(registry, settings, name="process", max_parallel=2)
+    assert isinstance(pool, LocalProcessExecutor) and pool.max_parallel == 2
+    assert pool.timeout == settings.per_model_timeout_seconds
+
+
+def test_events_reach_observers_hooks_and_notifiers(settings) -> None:
+    seen = []
+    dispatcher = event_dispatcher_of(
+        get_plugin_manager(entry_points=False), settings, None, [seen.append]
+    )
+    dispatcher(QueueCompleted("q"))  # the hook bridge needs the database; its error is only logged
+    assert seen == [QueueCompleted("q")]
+
+
+def test_inference_grids_expand_from_lists_or_pass_through() -> None:
+    lists = {"prediction_method": ["direct"], "ensemble_method": ["mean", "weighted"],
+             "confidence_threshold": [0.0, 0.5], "lookback_window": [50]}  # fmt: skip
+    configs = inference_configs(lists)
+    assert len(configs) == 4 and inference_configs(configs) == configs
+
+
+def test_a_workspace_runs_a_queue(tmp_path: Path) -> None:
+    pytest.importorskip("regimeforge.adapters.artifacts")
+    from regimeforge.bootstrap import init_workspace
+
+    ws = init_workspace(tmp_path / "ws", load_entry_points=False)
+    try:
+        configs = make_configs(3)
+        queue = create_queue(
+            ws.uow(),
+            name="w",
+            config_grid={"grid": "test"},
+            grid=ListGrid(configs),
+            inference_grid={},
+            at=ws.clock.now(),
+        )
+        seen = []
+        runner = queue_runner_of(
+            ws, observers=[seen.append], executor=InlineExecutor(),
+            task_factory=FakeTaskFactory(configs, ws.artifacts),
+        )  # fmt: skip
+        outcome = runner.run(queue.queue_uuid)
+        assert outcome.status is QueueStatus.COMPLETED and outcome.completed == 3
+        assert any(isinstance(e, QueueCompleted) for e in seen)
+    finally:
+        ws.close()
