@@ -97,3 +97,56 @@ def test_a_workspace_runs_a_queue(tmp_path: Path) -> None:
         assert any(isinstance(e, QueueCompleted) for e in seen)
     finally:
         ws.close()
+
+
+def test_recover_resumes_a_queue_whose_coordinator_died(tmp_path: Path) -> None:
+    pytest.importorskip("regimeforge.adapters.artifacts")
+    import subprocess
+    import sys
+
+    from regimeforge.adapters.outer_loop import crashed_queues, recover
+    from regimeforge.bootstrap import init_workspace
+    from regimeforge.domain.states import ItemStatus, RunStatus
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    dead_pid = int(dead.stdout)
+    ws = init_workspace(tmp_path / "ws", load_entry_points=False)
+    try:
+        configs = make_configs(3)
+        queue = create_queue(
+            ws.uow(),
+            name="crashy",
+            config_grid={"grid": "test"},
+            grid=ListGrid(configs),
+            inference_grid={},
+            at=ws.clock.now(),
+        )
+        at = ws.clock.now()
+        with ws.uow() as uow:  # what a coordinator killed mid-model leaves behind
+            stored = uow.queues.get(queue.queue_uuid)
+            uow.queues.update(
+                stored.to(
+                    QueueStatus.RUNNING,
+                    at,
+                    coordinator_host=hostname(),
+                    coordinator_pid=dead_pid,
+                    heartbeat_at=at,
+                )
+            )
+            uow.queues.claim_next(queue.queue_uuid, f"{hostname()}:{dead_pid}:gone", at)
+            uow.commit()
+        crashed = crashed_queues(ws)
+        assert [c.queue.name for c in crashed] == ["crashy"]
+        assert f"process {dead_pid}" in crashed[0].reason
+        results = recover(ws, executor=InlineExecutor(),
+                          task_factory=FakeTaskFactory(configs, ws.artifacts))  # fmt: skip
+        assert [o.status for _, o in results] == [QueueStatus.COMPLETED]
+        with ws.uow() as uow:
+            counts = uow.queues.count_items(queue.queue_uuid)
+            runs = uow.runs.list(limit=100)
+        assert counts == {ItemStatus.COMPLETED: 3}
+        assert sorted(r.status for r in runs) == [RunStatus.COMPLETED] * 3
+        assert crashed_queues(ws) == []
+    finally:
+        ws.close()

@@ -32,7 +32,8 @@ from regimeforge.domain.ports import Executor
 from regimeforge.domain.usecases.coordinator import QueueRunner
 from regimeforge.domain.usecases.queue_control import create_queue
 from regimeforge.domain.usecases.record import RecordPolicy
-from regimeforge.domain.usecases.runner_support import MB, RunnerSettings
+from regimeforge.domain.usecases.recovery import CrashedQueue, Liveness, find_crashed_queues
+from regimeforge.domain.usecases.runner_support import MB, QueueOutcome, RunnerSettings
 from regimeforge.domain.usecases.tasks import TaskFactory, plain
 
 
@@ -194,3 +195,35 @@ def create_queue_from_grid_file(
         priority=priority,
         max_parallel=ws.settings.max_parallel,
     )
+
+
+def liveness_of(settings: Any) -> Liveness:
+    """How this host tells a dead coordinator (pid here, heartbeat age elsewhere)."""
+    stale = timedelta(minutes=float(settings.detect_crash_after_minutes))
+    return Liveness(hostname(), pid_alive, stale)
+
+
+def crashed_queues(ws: Any) -> list[CrashedQueue]:
+    """Running queues of this workspace whose coordinator is dead (``regimeforge recover``)."""
+    return find_crashed_queues(ws.uow(), ws.clock.now(), liveness=liveness_of(ws.settings))
+
+
+def recover(
+    ws: Any,
+    *,
+    observers: Iterable[Observer] = (),
+    executor: Executor | None = None,
+    task_factory: TaskFactory | None = None,
+) -> list[tuple[CrashedQueue, QueueOutcome]]:
+    """Resume every crashed queue in turn (claims of the dead coordinator go back to pending)."""
+    outcomes = []
+    for crashed in crashed_queues(ws):
+        runner = queue_runner_of(
+            ws, observers=observers, executor=executor, task_factory=task_factory
+        )
+        try:
+            outcomes.append((crashed, runner.run(crashed.queue.queue_uuid)))
+        finally:
+            if executor is None:
+                runner.executor.shutdown()
+    return outcomes
