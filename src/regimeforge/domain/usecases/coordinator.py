@@ -192,7 +192,7 @@ class _Loop(QueueSession):
         except Exception as exc:  # a task that cannot be built or submitted fails its item
             self.failed(item, run, exc, run.config_hash)
             return
-        self.inflight[handle] = InFlight(run, item, prepared.key, config)
+        self.inflight[handle] = InFlight(run, item, prepared.key)
 
     def complete(self, flight: InFlight, result: Any, error: BaseException | None) -> None:
         if error is None:

@@ -54,7 +54,6 @@ class InFlight:
     run: TrainingRun
     item: QueueItem
     key: tuple[str, str]
-    config: dict[str, Any]
 
 
 @attrs.frozen
