@@ -126,16 +126,21 @@ def release_items(
 
 
 def advance_queue(
-    uow: UnitOfWork, queue_uuid: str, at: datetime, *, finished: ItemStatus
+    uow: UnitOfWork,
+    queue_uuid: str,
+    at: datetime,
+    *,
+    finished: ItemStatus,
+    locked: TrainingQueue | None = None,
 ) -> TrainingQueue:
     """Inside the caller's unit: one more item ``finished`` (completed, failed or skipped).
 
     The queue is read here, which on PostgreSQL locks its row (``FOR UPDATE``) until the commit:
     coordinators sharing a queue then increment its counters one at a time and none is lost.
     A failure extends the streak of consecutive failures, a completed item ends it, a skip
-    leaves it alone.
+    leaves it alone. ``locked``: the queue as this unit already read (and locked) it.
     """
-    queue = uow.queues.get(queue_uuid)
+    queue = locked if locked is not None else uow.queues.get(queue_uuid)
     streak = queue.consecutive_failures
     if finished is ItemStatus.FAILED:
         streak += 1

@@ -137,10 +137,9 @@ def record_evaluation(
     try:
         backtests = backtests_of(run.run_uuid, result, at, ids)
         with uow:
-            if item is not None:
-                # Reading the queue first locks its row on PostgreSQL: coordinators sharing the
-                # queue then record one at a time, so none decides regime bests on stale ones.
-                uow.queues.get(item.queue_uuid)
+            # Reading the queue first locks its row on PostgreSQL: coordinators sharing the
+            # queue then record one at a time, so none decides regime bests on stale ones.
+            locked = uow.queues.get(item.queue_uuid) if item is not None else None
             regimes = [r.name for r in uow.regimes.list(active_only=True)]
             best = best_candidates(
                 ((b.backtest_uuid, b.regime_metrics) for b in backtests),
@@ -187,7 +186,14 @@ def record_evaluation(
                     if other.is_model_kept and other.model_file_path:
                         gone.append((other_uuid, other.model_file_path))
                 uow.runs.update(attrs.evolve(other, updated_at=at, **changes))
-            queue = _complete_item(uow, item, run.run_uuid, at) if item is not None else None
+            queue = None
+            if item is not None:
+                uow.queues.update_item(
+                    item.to(ItemStatus.COMPLETED, run_uuid=run.run_uuid, heartbeat_at=at)
+                )
+                queue = advance_queue(
+                    uow, item.queue_uuid, at, finished=ItemStatus.COMPLETED, locked=locked
+                )
             if not kept:
                 # Before the commit: if the commit fails, this file had to go anyway.
                 freed, event = _delete(artifacts, run.run_uuid, name)
@@ -238,9 +244,3 @@ def record_evaluation(
         events=tuple(events),
         queue=queue,
     )
-
-
-def _complete_item(uow: UnitOfWork, item: QueueItem, run_uuid: str, at: datetime) -> TrainingQueue:
-    """Mark the item completed and advance its queue's counters (inside the caller's unit)."""
-    uow.queues.update_item(item.to(ItemStatus.COMPLETED, run_uuid=run_uuid, heartbeat_at=at))
-    return advance_queue(uow, item.queue_uuid, at, finished=ItemStatus.COMPLETED)
