@@ -1,7 +1,8 @@
 """Built-in model types: ridge, lasso, elasticnet and rf (scikit-learn), as an ordinary plugin.
 
 Each is one :func:`sklearn_model_type` call; small defaults so that a model trains in about a
-second on 5,000 bars.
+second on 5,000 bars. ``sklearn_model_type`` is re-exported here for third-party plugins
+(docs/plugins.md, "Registering a scikit-learn regressor").
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import Any
 from regimeforge.plugins.builtin.models.sklearn_models import sklearn_model_type
 from regimeforge.plugins.descriptors import ModelTypeDescriptor
 from regimeforge.plugins.hookspecs import hookimpl
+
+__all__ = ["builtin_model_types", "register_model_types", "sklearn_model_type"]
 
 
 def make_ridge(params: Mapping[str, Any], seed: int) -> Any:
