@@ -17,6 +17,7 @@ forecasts and its spread their standard deviation, per prediction method.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -77,7 +78,7 @@ class SklearnTrainer:
         y_scale = np.where(np.isfinite(y_scale) & (y_scale > 0), y_scale, 1.0)
         members_n = int(config.preprocessing.get("ensemble_members", 5))
         params = dict(config.model_hyperparams)
-        members, rows_used = [], 0
+        members, rows_used, fit_warnings = [], 0, 0
         for k, window in enumerate(heads.member_windows(data.train, members_n, horizon)):
             rows = np.arange(window.start, window.stop)
             rows = rows[finite_rows(y[rows])]
@@ -85,7 +86,11 @@ class SklearnTrainer:
             if not self.own_spread and steps.size > 1:
                 estimator = _multi_output(estimator)
             target = y[rows] / y_scale
-            estimator.fit(x[rows], target[:, 0] if steps.size == 1 else target)
+            with warnings.catch_warnings(record=True) as caught:
+                # e.g. ConvergenceWarning: counted in the training metrics, not printed per fit
+                warnings.simplefilter("always")
+                estimator.fit(x[rows], target[:, 0] if steps.size == 1 else target)
+            fit_warnings += len(caught)
             members.append(estimator)
             rows_used = max(rows_used, rows.size)
         model = SklearnModel(
@@ -100,7 +105,11 @@ class SklearnTrainer:
         )
         truth = y[data.validation, -1]
         x_val = x[data.validation]
-        metrics: dict[str, float] = {"train_rows": float(rows_used), "members": float(members_n)}
+        metrics: dict[str, float] = {
+            "train_rows": float(rows_used),
+            "members": float(members_n),
+            "fit_warnings": float(fit_warnings),
+        }
         for method in METHODS:
             predictions, _ = model.member_values(x_val, method)
             model.val_errors[method] = validation_errors(predictions, truth)
