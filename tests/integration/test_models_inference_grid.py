@@ -118,3 +118,44 @@ def test_the_whole_inner_loop_runs_on_a_trained_model(registry: Any, data: Prepa
         np.median([r.metrics["sharpe"] for r in results if r.inference.confidence_threshold == 0])
         > 0
     )
+
+
+@pytest.mark.parametrize(("model_type", "encoder"), [("lasso", "pca"), ("rf", "none")])
+def test_real_eurusd_features_from_the_pipeline(
+    registry: Any, shared_data: Any, model_type: str, encoder: str
+) -> None:
+    import pandas as pd
+
+    features = pytest.importorskip("regimeforge.domain.features")
+    from regimeforge.domain.config import ModelConfig
+
+    bars = pd.read_csv(shared_data / "EURUSD_H1.csv", index_col=0)
+    bars.index = pd.DatetimeIndex(pd.to_datetime(bars.index), tz="UTC")
+    bars = bars.rename(columns=str.lower)
+    config = ModelConfig.from_mapping(
+        {
+            "model_type": model_type,
+            "encoder": encoder,
+            "symbol": "EUR/USD",
+            "base_timeframe": "1h",
+            "days_history": 365,
+            "horizon": 12,
+            "indicator_tfs": {"rsi": ["1h", "4h"], "macd": ["1h"]},
+            "additional_features": {"returns_volatility": True},
+            "preprocessing": {"ensemble_members": 3},
+            "model_hyperparams": {"n_estimators": 20} if model_type == "rf" else {},
+        },
+        registry.catalog(),
+    )
+    data = features.FeaturePipeline(registry.indicators).prepare(bars, config)
+    model = build_trainer(registry, config).fit(data, config)
+    loaded = build_trainer(registry, config).load(model.to_bytes())
+    for method in METHODS:
+        member = model.forecast(data.features[data.test], method)
+        assert np.isfinite(member.values).all() and member.values.shape[0] == 3
+        again = loaded.forecast(data.features[data.test], method)
+        assert np.array_equal(member.values, again.values)
+        for name in ENSEMBLES:
+            forecast, spread = ensemble(member, name)
+            conf = confidence(forecast, 100, spread)
+            assert np.isfinite(forecast).all() and ((conf >= 0) & (conf <= 1)).all()
