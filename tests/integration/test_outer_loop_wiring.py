@@ -150,3 +150,55 @@ def test_recover_resumes_a_queue_whose_coordinator_died(tmp_path: Path) -> None:
         assert crashed_queues(ws) == []
     finally:
         ws.close()
+
+
+GRID_FILE = """
+name: tiny-synthetic
+data: {source: synthetic, bars: 4000, seed: 5}
+grid:
+  model_type: [ridge]
+  encoder: [none]
+  symbol: [EUR/USD]
+  base_timeframe: [1h]
+  days_history: [150]
+  horizon: [3, 6]
+inference_grid:
+  prediction_method: [direct, recursive]
+  ensemble_method: [mean, stacking]
+  confidence_threshold: [0.0, 0.6]
+  lookback_window: [50]
+"""
+
+
+@pytest.mark.slow
+def test_a_grid_file_queue_runs_end_to_end_and_a_rerun_skips(tmp_path: Path) -> None:
+    from regimeforge.adapters.outer_loop import create_queue_from_grid_file
+    from regimeforge.bootstrap import init_workspace
+    from regimeforge.domain.states import ItemStatus
+
+    ws = init_workspace(tmp_path / "ws", load_entry_points=False)
+    grid = tmp_path / "tiny.yaml"
+    grid.write_text(GRID_FILE)
+    try:
+        queue = create_queue_from_grid_file(ws, grid)
+        assert (queue.name, queue.total_configs) == ("tiny-synthetic", 2)
+        runner = queue_runner_of(ws)
+        try:
+            outcome = runner.run(queue.queue_uuid)
+        finally:
+            runner.executor.shutdown()
+        assert (outcome.status, outcome.completed, outcome.failed) == (QueueStatus.COMPLETED, 2, 0)
+        with ws.uow() as uow:
+            runs = uow.runs.list(limit=10)
+            backtests = [len(uow.backtests.for_run(r.run_uuid)) for r in runs]
+            bests = uow.bests.all()
+        assert backtests == [8, 8] and bests
+        kept = {r.model_file_path for r in runs if r.is_model_kept}
+        assert set(ws.artifacts.list()) == kept
+        again = create_queue_from_grid_file(ws, grid, name="again")
+        second = queue_runner_of(ws).run(again.queue_uuid)
+        assert (second.completed, second.skipped) == (0, 2)  # same configs, same data: skipped
+        with ws.uow() as uow:
+            assert uow.queues.count_items(again.queue_uuid) == {ItemStatus.SKIPPED: 2}
+    finally:
+        ws.close()
