@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "regimeforge.adapters.cli.grid_cmd",
     "regimeforge.adapters.cli.plugins_cmd",
     "regimeforge.adapters.cli.regimes_cmd",
+    "regimeforge.adapters.cli.data_cmd",
 )
 
 app = typer.Typer(
