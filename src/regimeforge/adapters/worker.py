@@ -16,13 +16,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import attrs
 
 from regimeforge.domain.config import InferenceConfig, ModelConfig
 from regimeforge.domain.entities import QueueItem, TrainingQueue
 from regimeforge.domain.events import Event
+from regimeforge.domain.ports import ModelTrainer
 from regimeforge.domain.regimes import RegimeDefinition
 from regimeforge.domain.usecases.tasks import TaskRequest, WorkerResult, plain
 
@@ -104,7 +105,9 @@ def run_task(
         config,
         source=data_source(registry, spec.data, spec.base_dir),
         features=FeaturePipeline(registry.indicators),
-        trainer=build_trainer(registry, config),
+        # CompositeModel exposes feature_count/training_metrics as read-only properties, which
+        # mypy does not match to the port's plain attributes; it is a TrainedModel at runtime.
+        trainer=cast(ModelTrainer, build_trainer(registry, config)),
         detector=detector,
         regimes=regimes,
         inference_grid=[InferenceConfig.from_mapping(i) for i in spec.inference],
