@@ -63,7 +63,7 @@ def trading_sessions(bars: pd.DataFrame, rv_window: int) -> pd.DataFrame:
     """Session flags by the UTC hour of the bar's open, and cyclic hour and weekday."""
     index = pd.DatetimeIndex(bars.index)
     hour = np.asarray(index.hour, dtype=np.int64)
-    weekday = np.asarray(index.dayofweek, dtype=np.float64)
+    weekday = np.asarray(index.day_of_week, dtype=np.float64)
     columns = {f"session_{name}": (hour >= a) & (hour < b) for name, (a, b) in SESSIONS.items()}
     out = pd.DataFrame({k: v.astype(np.float64) for k, v in columns.items()}, index=bars.index)
     out["session_hour_sin"] = np.sin(2 * np.pi * hour / 24.0)
