@@ -7,7 +7,6 @@ happened (files written, checkpoints saved, tasks submitted and cancelled).
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import itertools
 import json
@@ -188,8 +187,3 @@ class FakeExecutor:
 
     def shutdown(self) -> None:
         self.pending.clear()
-
-
-def deep(value: Any) -> Any:
-    """A deep copy (for snapshots of the fake database in assertions)."""
-    return copy.deepcopy(value)
