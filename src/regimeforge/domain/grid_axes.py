@@ -52,6 +52,7 @@ def dedupe(
     values: list[tuple[str, AxisValue]], path: str, problems: list[Problem]
 ) -> list[AxisValue]:
     """The values, with a problem for each one equal (canonically) to an earlier one."""
+    del path  # kept in the signature: callers name the axis they dedupe
     seen: dict[tuple[str, ...], str] = {}
     out: list[AxisValue] = []
     for where, value in values:
@@ -63,8 +64,6 @@ def dedupe(
             continue
         seen[key] = where
         out.append(value)
-    if not values:
-        problems.append(Problem(path, "is an empty list", "give at least one value"))
     return out
 
 
@@ -77,7 +76,10 @@ def scalar_axis(
 ) -> list[AxisValue]:
     """An axis of single values (symbol, base_timeframe, days_history, horizon, seed)."""
     good: list[tuple[str, AxisValue]] = []
-    for where, item in listed(given, path):
+    items = listed(given, path)
+    if not items:
+        problems.append(Problem(path, "is an empty list", "give at least one value"))
+    for where, item in items:
         before = len(problems)
         value = check(item, where, problems)
         if len(problems) == before and value is not None:
@@ -176,6 +178,8 @@ def shared_mapping_axis(
     """indicator_tfs / additional_features: one shared mapping, or a LIST of mappings expands."""
     expands = isinstance(given, list | tuple) and any(isinstance(v, Mapping) for v in given)
     items = listed(given, path) if expands else [(path, given)]
+    if not items:
+        problems.append(Problem(path, "is an empty list", "give at least one value"))
     good: list[tuple[str, AxisValue]] = []
     for where, item in items:
         before = len(problems)
