@@ -66,12 +66,13 @@ def scale(values: np.ndarray, train: slice, method: str) -> np.ndarray:
     if method == "none":
         return np.asarray(values, dtype=np.float64)
     fit = values[train]
+    gaps = bool(np.isnan(fit).any())  # the nan-aware reductions are several times slower
     if method == "standard":
-        centre = np.nanmean(fit, axis=0)
-        spread = np.nanstd(fit, axis=0)
+        centre = np.nanmean(fit, axis=0) if gaps else fit.mean(axis=0)
+        spread = np.nanstd(fit, axis=0) if gaps else fit.std(axis=0)
     elif method == "robust":
-        centre = np.nanmedian(fit, axis=0)
-        q75, q25 = np.nanpercentile(fit, [75.0, 25.0], axis=0)
+        quantile = np.nanpercentile if gaps else np.percentile
+        q25, centre, q75 = quantile(fit, [25.0, 50.0, 75.0], axis=0)
         spread = q75 - q25
     else:
         raise ValueError(f"unknown scaling {method!r}; use standard, robust or none")
