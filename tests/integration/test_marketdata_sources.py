@@ -127,6 +127,10 @@ def test_naive_local_timestamps_and_mapped_columns(tmp_path: Path) -> None:
     bars = FACTORIES["csv"](spec, str(tmp_path)).bars("DAX", "1h")
     assert bars.index[0] == pd.Timestamp("2024-03-29 23:00", tz="UTC")  # CET = UTC+1
     assert bars.index.is_unique and (np.diff(bars.index.asi8) == 3600 * 10**9).all()
+    frame.loc[5, "Zeit"] = "2024-03-31 02:30"  # a local time that does not exist
+    frame.to_csv(tmp_path / "de.csv", index=False)
+    with pytest.raises(DataError, match="nonexistent time"):
+        FACTORIES["csv"](spec, str(tmp_path)).bars("DAX", "1h")
 
 
 def test_bad_file_and_bad_spec_messages(tmp_path: Path, shared_data: Path) -> None:

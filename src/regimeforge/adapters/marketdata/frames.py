@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -76,7 +77,9 @@ def _parse(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
     try:  # one format for the whole column: fast
-        return pd.to_datetime(values)
+        with warnings.catch_warnings():  # pandas warns before falling back; we fall back below
+            warnings.simplefilter("ignore", UserWarning)
+            return pd.to_datetime(values)
     except ValueError:
         pass
     try:  # mixed formats: element by element
