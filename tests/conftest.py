@@ -83,7 +83,8 @@ def pg_url(pg_server_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(
                 sa.text(
-                    f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    f" WHERE datname = '{name}'"
                 )
             )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from coordinator_rig import PID, Rig
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from coordinator_rig import PID, Rig
 from fake_tasks import make_configs
 from regimeforge.domain.events import Event, RunCompleted, RunStarted
 from regimeforge.domain.states import QueueStatus, RunStatus

@@ -88,6 +88,17 @@ def _parse(values: pd.Series) -> pd.Series:
         return pd.to_datetime(values, format="mixed", utc=True)
 
 
+def _pytz_errors() -> tuple[type[Exception], ...]:
+    try:
+        import pytz
+    except ImportError:  # pragma: no cover - pandas depends on pytz today
+        return ()
+    return (pytz.exceptions.InvalidTimeError,)
+
+
+_PYTZ_ERRORS = _pytz_errors()
+
+
 def utc_index(values: pd.Series, timezone: str, epoch_unit: str, subject: str) -> pd.DatetimeIndex:
     """Timestamps as a UTC DatetimeIndex (see the module doc); DataError when they do not parse."""
     try:
@@ -100,7 +111,14 @@ def utc_index(values: pd.Series, timezone: str, epoch_unit: str, subject: str) -
             if getattr(parsed.dtype, "tz", None) is None:
                 parsed = parsed.dt.tz_localize(timezone, ambiguous="infer", nonexistent="raise")
             parsed = parsed.dt.tz_convert("UTC")
-    except (ValueError, TypeError, OverflowError) as exc:
+    except (ValueError, TypeError, OverflowError, *_PYTZ_ERRORS) as exc:
+        kind = type(exc).__name__
+        if kind == "NonExistentTimeError":  # pandas raises pytz's own errors (not ValueError)
+            exc = ValueError(f"{exc} is a nonexistent time in {timezone} (a daylight-saving gap)")
+        elif kind == "AmbiguousTimeError":
+            exc = ValueError(
+                f"{exc} is an ambiguous time in {timezone} (a daylight-saving overlap)"
+            )
         raise DataError(
             [
                 Problem(
