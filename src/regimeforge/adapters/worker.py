@@ -16,14 +16,13 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import attrs
 
 from regimeforge.domain.config import InferenceConfig, ModelConfig
 from regimeforge.domain.entities import QueueItem, TrainingQueue
 from regimeforge.domain.events import Event
-from regimeforge.domain.ports import ModelTrainer
 from regimeforge.domain.regimes import RegimeDefinition
 from regimeforge.domain.usecases.tasks import TaskRequest, WorkerResult, plain
 
@@ -94,6 +93,7 @@ def run_task(
     from regimeforge.domain.features import FeaturePipeline
     from regimeforge.domain.usecases.pipeline import evaluate_config, to_worker_result
     from regimeforge.plugins.builtin.models.composite import build_trainer
+    from regimeforge.plugins.builtin.numba_kernel import default_kernel
 
     registry = registry_for(spec.settings)
     config = ModelConfig.from_mapping(spec.config, registry.catalog())
@@ -105,9 +105,7 @@ def run_task(
         config,
         source=data_source(registry, spec.data, spec.base_dir),
         features=FeaturePipeline(registry.indicators),
-        # CompositeModel exposes feature_count/training_metrics as read-only properties, which
-        # mypy does not match to the port's plain attributes; it is a TrainedModel at runtime.
-        trainer=cast(ModelTrainer, build_trainer(registry, config)),
+        trainer=build_trainer(registry, config),
         detector=detector,
         regimes=regimes,
         inference_grid=[InferenceConfig.from_mapping(i) for i in spec.inference],
@@ -120,6 +118,7 @@ def run_task(
         progress=progress,
         clock=SystemClock(),
         run_uuid=spec.run_uuid,
+        kernel=default_kernel(),
     )
     store = FilesystemArtifactStore(
         spec.artifacts_dir, compress=bool(spec.settings.get("compress"))

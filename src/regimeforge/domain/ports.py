@@ -269,8 +269,13 @@ class FeatureBuilder(Protocol):
 class TrainedModel(Protocol):
     """A fitted model: forecasts for any prediction method without retraining."""
 
-    feature_count: int
-    training_metrics: Mapping[str, float]
+    @property
+    def feature_count(self) -> int:
+        """How many feature columns the model consumes."""
+
+    @property
+    def training_metrics(self) -> Mapping[str, float]:
+        """Validation errors and other figures measured while fitting."""
 
     def forecast(
         self, features: np.ndarray, method: str, params: Mapping[str, Any] | None = None

@@ -12,13 +12,14 @@ PostgreSQL: psycopg 3 (a bare ``postgresql://`` URL is given that driver), a con
 
 from __future__ import annotations
 
-import functools
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, Engine, make_url
 
+from regimeforge.adapters.storage.mapping import plain
 from regimeforge.domain.errors import StorageError
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -35,11 +36,33 @@ def normalise_url(url: str | URL) -> URL:
     return parsed
 
 
+#: One encoder for every JSON column (``json.dumps`` with options builds a new one per call).
+def _default(value: Any) -> Any:
+    if isinstance(value, Mapping):  # read-only mappings of domain objects
+        return dict(value)
+    return plain(value)  # numpy arrays and scalars; StorageError for anything else
+
+
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"), default=_default)
+
+
+def to_json(value: Any) -> str:
+    """JSON text of a column value: plain data directly, anything else through ``plain``.
+
+    The strict encoder refuses NaN and infinity: such values (rare) take the slow path, which
+    turns them into null. Mappings and numpy values are converted as they are met.
+    """
+    try:
+        return _ENCODER.encode(value)
+    except ValueError:
+        return _ENCODER.encode(plain(value))
+
+
 def make_engine(url: str | URL, *, pool_size: int = 5, echo: bool = False) -> Engine:
     """An engine for ``url`` (SQLite or PostgreSQL) with the settings described above."""
     parsed = normalise_url(url)
     # NaN is not JSON (PostgreSQL refuses it); the mapping turns non-finite floats into null.
-    serializer = functools.partial(json.dumps, allow_nan=False)
+    serializer = to_json
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(parsed, echo=echo, json_serializer=serializer)
         _setup_sqlite(engine)

@@ -25,8 +25,32 @@ from regimeforge.domain.states import RunStatus
 Row = Mapping[Any, Any]
 
 
+class _NotPlainError(Exception):
+    """Raised by the fast path when a value needs the general conversion."""
+
+
+def _fast_plain(value: Any) -> Any:
+    # The common case (dicts of str -> float/int/bool/str/None, as metrics are) without the
+    # isinstance chain and the path strings of ``plain``; anything else -> _NotPlainError.
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is int or kind is str or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): _fast_plain(v) for k, v in value.items()}
+    raise _NotPlainError
+
+
 def plain(value: Any, path: str = "value") -> Any:
     """``value`` as plain JSON data (see the module docstring); StorageError if impossible."""
+    try:
+        return _fast_plain(value)
+    except _NotPlainError:
+        return _plain(value, path)
+
+
+def _plain(value: Any, path: str) -> Any:
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, int):
@@ -34,13 +58,13 @@ def plain(value: Any, path: str = "value") -> Any:
     if isinstance(value, float):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {str(k): plain(v, f"{path}.{k}") for k, v in value.items()}
+        return {str(k): _plain(v, f"{path}.{k}") for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [plain(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [_plain(v, f"{path}[{i}]") for i, v in enumerate(value)]
     for unwrap in ("tolist", "item"):  # numpy arrays and scalars (tolist of a scalar: itself)
         method = getattr(value, unwrap, None)
         if callable(method):
-            return plain(method(), path)
+            return _plain(method(), path)
     raise StorageError(f"{path}: {type(value).__name__} cannot be stored as JSON")
 
 
@@ -179,8 +203,10 @@ def backtest_values(backtest: InferenceBacktest, training_run_id: int) -> dict[s
         "lookback_window": int(inference.lookback_window),
         "inference_params": plain(inference.params, "inference.params"),
         "inference_hash": backtest.inference_hash,
-        "backtest_metrics": plain(backtest.backtest_metrics, "backtest_metrics"),
-        "regime_metrics": plain(backtest.regime_metrics, "regime_metrics"),
+        # metrics are plain already in the common case; the engine's JSON serializer converts
+        # the rest (NaN -> null, numpy -> Python) on the way in (engine.to_json)
+        "backtest_metrics": backtest.backtest_metrics,
+        "regime_metrics": backtest.regime_metrics,
         "duration_seconds": float(backtest.duration_seconds),
         "created_at": backtest.created_at,
     }

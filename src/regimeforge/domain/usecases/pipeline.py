@@ -25,6 +25,7 @@ from regimeforge.domain.costs import CostModel
 from regimeforge.domain.errors import CancelledError
 from regimeforge.domain.events import Event, InferenceProgress
 from regimeforge.domain.forecasts import MemberForecasts, PreparedData
+from regimeforge.domain.kernel import BacktestKernel
 from regimeforge.domain.ports import (
     ArtifactInfo,
     Clock,
@@ -92,6 +93,7 @@ def evaluate_config(
     progress: Callable[[Event], None] | None = None,
     clock: Clock | None = None,
     run_uuid: str = "",
+    kernel: BacktestKernel | None = None,
 ) -> Evaluation:
     """Train ``config`` once and backtest every inference config against it (see module doc)."""
     from regimeforge.domain.marketdata import fingerprint
@@ -133,6 +135,7 @@ def evaluate_config(
         regimes=[r.name for r in regimes if r.is_active],
         min_bars=min_bars,
         min_trades=min_trades,
+        kernel=kernel,
         should_stop=should_stop,
         progress=report,
         clock=clock.monotonic if clock is not None else None,
