@@ -57,7 +57,8 @@ QUEUE_TRANSITIONS: Mapping[QueueStatus, frozenset[QueueStatus]] = {
     # A paused or failed queue is resumed (running) or abandoned (cancelled).
     QueueStatus.PAUSED: frozenset({QueueStatus.RUNNING, QueueStatus.CANCELLED}),
     QueueStatus.FAILED: frozenset({QueueStatus.RUNNING, QueueStatus.CANCELLED}),
-    QueueStatus.COMPLETED: frozenset(),
+    # `queue retry-failed` re-opens a completed queue that has failed items, as paused.
+    QueueStatus.COMPLETED: frozenset({QueueStatus.PAUSED}),
     QueueStatus.CANCELLED: frozenset(),
 }
 

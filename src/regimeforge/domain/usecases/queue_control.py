@@ -169,11 +169,8 @@ def retry_failed(uow: UnitOfWork, queue_uuid: str, at: datetime) -> int:
         queue = attrs.evolve(recount_queue(uow, queue_uuid, at), consecutive_failures=0)
         message = f"{len(failed)} failed item(s) re-queued"
         if queue.status is QueueStatus.COMPLETED:
-            # The state machine has no way back from completed; a retry re-opens the queue as
-            # paused (to be resumed), which is what the user asked for.
-            queue = attrs.evolve(
-                queue, status=QueueStatus.PAUSED, completed_at=None, message=message
-            )
+            # re-opened as paused, to be resumed (the one way out of completed)
+            queue = queue.to(QueueStatus.PAUSED, at, completed_at=None, message=message)
         else:
             queue = attrs.evolve(queue, message=message)
         uow.queues.update(queue)
