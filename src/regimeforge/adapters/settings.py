@@ -59,6 +59,7 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(
             "rv_window": 20,
             "trend_window": 50,
             "percentile_window": 500,
+            "hmm_fit_fraction": 0.5,
             "significance": {
                 "enabled": False,
                 "confidence": 0.95,

@@ -243,6 +243,7 @@ SCHEMA = Block(
                 "rv_window": Int(2, 100_000),
                 "trend_window": Int(2, 100_000),
                 "percentile_window": Int(10, 10_000_000),
+                "hmm_fit_fraction": Number(0, 1, lo_open=True),
                 "significance": Block(
                     {
                         "enabled": Bool(),
