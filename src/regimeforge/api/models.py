@@ -137,7 +137,7 @@ class LoadedModel:
 
         Columns: ``forecast`` (expected log return over the next ``horizon`` bars),
         ``confidence`` in [0, 1] (trailing over ``inference.lookback_window`` forecasts),
-        ``position`` (-1, 0 or 1: the forecast's sign where confidence reaches
+        ``position`` (int -1, 0 or 1: the forecast's sign where confidence reaches
         ``inference.confidence_threshold``). The index is the bars' UTC timestamps. Causal: the
         rows of ``predict(bars[:t])`` equal the first rows of ``predict(bars)``. Pass at least
         ``warmup_bars + inference.lookback_window`` bars so that confidence has its full window.
@@ -157,7 +157,7 @@ class LoadedModel:
             {
                 "forecast": forecast,
                 "confidence": erf(z / math.sqrt(2.0)),
-                "position": position,
+                "position": position.astype(np.int64),
             },
             index=index,
         )
