@@ -308,3 +308,34 @@ def test_importing_regimeforge_loads_no_database_or_model_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["[]", "[]", "[]"]
+
+
+def test_a_token_cancelled_from_another_thread_reaches_the_running_queue(
+    interrupted: Any, grid_file: Path
+) -> None:
+    import threading
+
+    ws = interrupted[0]
+    token = rf.CancelToken()
+    flagged: list[bool] = []
+
+    def on_progress(event: ev.Event) -> None:
+        if not isinstance(event, ev.QueueStarted):
+            return
+        threading.Thread(target=token.cancel).start()
+        # The coordinator's thread is held here, so only the watcher thread can set the flag.
+        for _ in range(3000):
+            if rf.queue_status(ws, event.queue_uuid).pause_requested:
+                flagged.append(True)
+                return
+            threading.Event().wait(0.01)
+
+    outcome = rf.run_grid(
+        ws, grid_file, name="from-a-thread", on_progress=on_progress, cancel=token
+    )
+    assert flagged == [True]
+    assert (outcome.status, outcome.reason, outcome.completed) == (
+        QueueStatus.PAUSED,
+        "requested",
+        0,
+    )
