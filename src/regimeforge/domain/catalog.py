@@ -38,6 +38,10 @@ PREDICTION_METHODS: tuple[str, ...] = ("direct", "recursive", "direct_multi")
 ENSEMBLE_METHODS: tuple[str, ...] = ("mean", "weighted", "stacking")
 
 
+def _frozen_reasons(value: Mapping[str, str]) -> Mapping[str, str]:
+    return MappingProxyType({str(k): str(v) for k, v in value.items()})
+
+
 def _frozen_params(value: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Mapping[str, Any]]:
     return MappingProxyType({k: MappingProxyType(dict(v)) for k, v in value.items()})
 
@@ -49,7 +53,9 @@ class ConfigCatalog:
     ``model_types`` maps a model type name to its hyperparameter defaults (the only keys allowed in
     ``model_hyperparams``); ``encoders`` likewise for ``encoder_params``; ``indicators`` are the
     indicator names allowed in ``indicator_tfs``; ``inference_params`` are the extra inference
-    parameters a model type accepts (name -> default).
+    parameters a model type accepts (name -> default). ``unavailable`` maps the names of model
+    types and encoders that are registered but unusable here (a missing optional dependency) to
+    the reason, which the validators give as the fix.
     """
 
     model_types: Mapping[str, Mapping[str, Any]] = attrs.field(converter=_frozen_params)
@@ -58,6 +64,7 @@ class ConfigCatalog:
     inference_params: Mapping[str, Mapping[str, Any]] = attrs.field(
         factory=dict, converter=_frozen_params
     )
+    unavailable: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_reasons)
 
 
 #: The built-in names, for tests and for estimates when no plugin manager is at hand.

@@ -156,9 +156,11 @@ def validate_model_mapping(data: Mapping[str, Any], catalog: cat.ConfigCatalog) 
             known = ", ".join(sorted(MODEL_KEYS))
             problems.append(Problem(str(key), "unknown key", f"use one of: {known}"))
     model_type = chk.check_choice(
-        data.get("model_type"), "model_type", catalog.model_types, problems
+        data.get("model_type"), "model_type", catalog.model_types, problems, catalog.unavailable
     )
-    encoder = chk.check_choice(data.get("encoder", "none"), "encoder", catalog.encoders, problems)
+    encoder = chk.check_choice(
+        data.get("encoder", "none"), "encoder", catalog.encoders, problems, catalog.unavailable
+    )
     chk.check_symbol(data.get("symbol"), "symbol", problems)
     base = chk.check_choice(
         data.get("base_timeframe"), "base_timeframe", tuple(TIMEFRAME_MINUTES), problems

@@ -55,12 +55,23 @@ def check_int(value: Any, path: str, lo: int, hi: int, problems: list[Problem]) 
 
 
 def check_choice(
-    value: Any, path: str, choices: Mapping[str, Any] | tuple[str, ...], problems: list[Problem]
+    value: Any,
+    path: str,
+    choices: Mapping[str, Any] | tuple[str, ...],
+    problems: list[Problem],
+    unavailable: Mapping[str, str] | None = None,
 ) -> str | None:
-    """``value`` when it is one of ``choices``, else None with a problem."""
+    """``value`` when it is one of ``choices``, else None with a problem.
+
+    A name in ``unavailable`` (registered but unusable here) is refused with its reason as the
+    fix, e.g. the install command of a missing extra.
+    """
     known = ", ".join(sorted(choices))
     if value is None:
         problems.append(Problem(path, "is required", f"use one of: {known}"))
+        return None
+    if isinstance(value, str) and value not in choices and unavailable and value in unavailable:
+        problems.append(Problem(path, f"{value!r} is unavailable here", unavailable[value]))
         return None
     if not isinstance(value, str) or value not in choices:
         problems.append(Problem(path, f"unknown value {value!r}", f"use one of: {known}"))

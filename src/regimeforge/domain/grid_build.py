@@ -48,6 +48,7 @@ def _model_axis(
     *,
     problems: list[Problem],
     breakdown: list[tuple[str, Any]],
+    unavailable: Mapping[str, str] | None = None,
 ) -> list[ax.AxisValue]:
     """model_type x model_hyperparams (or encoder x encoder_params): one combined axis."""
     name_key = "model_type" if kind == "model" else "encoder"
@@ -56,7 +57,7 @@ def _model_axis(
         name_key,
         grid.get(name_key, "none" if kind == "encoder" else None),
         f"{path}.{name_key}",
-        lambda v, where, probs: chk.check_choice(v, where, choices, probs),
+        lambda v, where, probs: chk.check_choice(v, where, choices, probs, unavailable),
         problems,
     )
     breakdown.append((name_key, [v.label for v in names]))
@@ -120,10 +121,22 @@ def build_grid(
     breakdown: list[tuple[str, Any]] = []
     axes: list[list[ax.AxisValue]] = [
         _model_axis(
-            grid, "model", catalog.model_types, path, problems=problems, breakdown=breakdown
+            grid,
+            "model",
+            catalog.model_types,
+            path,
+            problems=problems,
+            breakdown=breakdown,
+            unavailable=catalog.unavailable,
         ),
         _model_axis(
-            grid, "encoder", catalog.encoders, path, problems=problems, breakdown=breakdown
+            grid,
+            "encoder",
+            catalog.encoders,
+            path,
+            problems=problems,
+            breakdown=breakdown,
+            unavailable=catalog.unavailable,
         ),
     ]
     timeframes = tuple(TIMEFRAME_MINUTES)

@@ -101,6 +101,12 @@ class PluginRegistry:
             encoders={n: e.params for n, e in self.encoders.items() if e.available},
             indicators=frozenset(self.indicators),  # type: ignore[arg-type]  # attrs converter typing
             inference_params={n: m.inference_params for n, m in models.items()},
+            unavailable={
+                n: d.unavailable_reason or "unavailable here"
+                for kind in (self.model_types, self.encoders)
+                for n, d in kind.items()
+                if not d.available
+            },
         )
 
     def unavailable(self) -> dict[str, str]:
