@@ -28,6 +28,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "regimeforge.plugins.builtin.indicators",
     "regimeforge.plugins.builtin.models",
     "regimeforge.plugins.builtin.encoders",
+    "regimeforge.plugins.builtin.neural",
     "regimeforge.plugins.builtin.detectors",
     "regimeforge.plugins.builtin.metrics",
     # adapter-side built-ins are imported by name: the plugins layer never imports adapters.

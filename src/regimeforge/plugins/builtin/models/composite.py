@@ -20,7 +20,7 @@ import attrs
 import numpy as np
 
 from regimeforge.domain.config import ModelConfig
-from regimeforge.domain.errors import DataError, Problem, StorageError
+from regimeforge.domain.errors import ConfigError, DataError, Problem, StorageError
 from regimeforge.domain.forecasts import MemberForecasts, PreparedData
 from regimeforge.domain.ports import Encoder, TrainedModel
 from regimeforge.plugins.builtin.models import serialization as ser
@@ -103,15 +103,29 @@ class CompositeModel:
 class CompositeTrainer:
     """The ``ModelTrainer`` the orchestrator uses: an encoder and a model type together."""
 
-    def __init__(self, model_type: ModelTypeDescriptor, encoder: EncoderDescriptor) -> None:
+    def __init__(
+        self,
+        model_type: ModelTypeDescriptor,
+        encoder: EncoderDescriptor,
+        encoder_source: bytes | None = None,
+    ) -> None:
         self.model_type = model_type
         self.encoder = encoder
         self.name = model_type.name
+        self.encoder_source = encoder_source
 
     def fit(self, data: PreparedData, config: ModelConfig) -> CompositeModel:
         """Fit the encoder on ``data.features[data.train]``, then the model on encoded rows."""
         params = {**self.encoder.params, **dict(config.encoder_params)}
         encoder = self.encoder.factory(params, config.seed)
+        if self.encoder_source is not None:
+            # e.g. ``latents``: the stored model whose encoder it reuses (verified bytes)
+            attach = getattr(encoder, "attach_source", None)
+            if not callable(attach):
+                raise ConfigError(
+                    [Problem("encoder", f"{self.encoder.name!r} does not reuse a stored model")]
+                )
+            attach(self.encoder_source)
         raw = np.asarray(data.features, dtype=np.float64)
         raw = np.where(np.isfinite(raw), raw, 0.0)
         encoder.fit(raw[data.train])
@@ -164,10 +178,18 @@ def _output_names(encoder: Encoder, names: tuple[str, ...], width: int) -> tuple
     return out
 
 
-def build_trainer(registry: Any, config: ModelConfig) -> CompositeTrainer:
-    """The trainer of ``config``: its model type and encoder from the plugin registry."""
+def build_trainer(
+    registry: Any, config: ModelConfig, *, encoder_source: bytes | None = None
+) -> CompositeTrainer:
+    """The trainer of ``config``: its model type and encoder from the plugin registry.
+
+    ``encoder_source`` is the verified model file an encoder such as ``latents`` reuses (passed
+    to the encoder's ``attach_source`` before it is fitted; docs/models.md).
+    """
     return CompositeTrainer(
-        registry.get("model_types", config.model_type), registry.get("encoders", config.encoder)
+        registry.get("model_types", config.model_type),
+        registry.get("encoders", config.encoder),
+        encoder_source,
     )
 
 

@@ -103,24 +103,33 @@ class SklearnTrainer:
             own_spread=self.own_spread,
             feature_count=int(x.shape[1]),
         )
-        truth = y[data.validation, -1]
-        x_val = x[data.validation]
-        metrics: dict[str, float] = {
+        metrics = fit_ensembles(model, x[data.validation], y[data.validation, -1])
+        model.training_metrics = {
             "train_rows": float(rows_used),
             "members": float(members_n),
             "fit_warnings": float(fit_warnings),
+            **metrics,
         }
-        for method in METHODS:
-            predictions, _ = model.member_values(x_val, method)
-            model.val_errors[method] = validation_errors(predictions, truth)
-            model.stack[method] = fit_stacking(predictions, truth)
-            metrics.update(_validation_metrics(method, predictions.mean(axis=0), truth))
-        model.training_metrics = metrics
         return model
 
     def load(self, payload: bytes) -> SklearnModel:
         """A model from ``SklearnModel.to_bytes()`` (bytes the artifact store has verified)."""
         return SklearnModel.from_bytes(payload)
+
+
+def fit_ensembles(model: SklearnModel, x_val: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Per method: the members' validation errors and stacking (stored in ``model``), and the
+    validation metrics of the mean ensemble against ``truth`` (the realised horizon return).
+
+    Works for any ``SklearnModel`` (or subclass) whose members are fitted.
+    """
+    metrics: dict[str, float] = {}
+    for method in METHODS:
+        predictions, _ = model.member_values(x_val, method)
+        model.val_errors[method] = validation_errors(predictions, truth)
+        model.stack[method] = fit_stacking(predictions, truth)
+        metrics.update(_validation_metrics(method, predictions.mean(axis=0), truth))
+    return metrics
 
 
 def _validation_metrics(method: str, forecast: np.ndarray, truth: np.ndarray) -> dict[str, float]:
