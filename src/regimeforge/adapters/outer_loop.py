@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from regimeforge.adapters.checkpoints import JsonCheckpointStore
+from regimeforge.adapters.encoder_sources import encoder_sources_of
 from regimeforge.adapters.lifecycle_hooks import LifecycleHooks
 from regimeforge.adapters.notifiers.dispatch import EventDispatcher, Observer, build_notifiers
 from regimeforge.adapters.system import ShutilDiskProbe, hostname, pid_alive
@@ -146,6 +147,7 @@ def grid_task_factory_of(ws: Any, *, in_process: bool) -> GridTaskFactory:
         artifacts_dir=ws.settings.artifacts_dir,
         worker_settings=worker_settings_of(ws.settings),
         in_process=in_process,
+        encoder_source=encoder_sources_of(ws),
     )
 
 

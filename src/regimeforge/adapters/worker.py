@@ -33,7 +33,9 @@ class WorkerSpec:
 
     ``settings`` holds: ``plugins`` ({entry_points, allow, block}), ``regimes`` and ``costs``
     (the settings blocks), ``min_bars``, ``min_trades``, ``compress`` (artifact compression),
-    ``as_of`` (ISO time or None: the end of the data).
+    ``as_of`` (ISO time or None: the end of the data). ``encoder_source`` is the stored model
+    file (``name``, ``sha256``) an encoder such as ``latents`` reuses, resolved by the
+    coordinator side (``adapters/encoder_sources.py``); None for every other encoder.
     """
 
     run_uuid: str
@@ -44,6 +46,7 @@ class WorkerSpec:
     regimes: list[dict[str, Any]]
     artifacts_dir: str
     settings: dict[str, Any]
+    encoder_source: dict[str, str] | None = None
 
 
 @functools.lru_cache(maxsize=4)
@@ -97,6 +100,11 @@ def run_task(
 
     registry = registry_for(spec.settings)
     config = ModelConfig.from_mapping(spec.config, registry.catalog())
+    store = FilesystemArtifactStore(
+        spec.artifacts_dir, compress=bool(spec.settings.get("compress"))
+    )
+    source = spec.encoder_source
+    encoder_source = None if source is None else store.open(source["name"], source["sha256"])
     regimes = [_regime(r) for r in spec.regimes]
     block = spec.settings.get("regimes", {})
     detector = registry.get("detectors", str(block.get("detector", "rules"))).factory(block)
@@ -105,7 +113,7 @@ def run_task(
         config,
         source=data_source(registry, spec.data, spec.base_dir),
         features=FeaturePipeline(registry.indicators),
-        trainer=build_trainer(registry, config),
+        trainer=build_trainer(registry, config, encoder_source=encoder_source),
         detector=detector,
         regimes=regimes,
         inference_grid=[InferenceConfig.from_mapping(i) for i in spec.inference],
@@ -120,9 +128,6 @@ def run_task(
         run_uuid=spec.run_uuid,
         kernel=default_kernel(),
     )
-    store = FilesystemArtifactStore(
-        spec.artifacts_dir, compress=bool(spec.settings.get("compress"))
-    )
     info = store.put(evaluation.model.to_bytes(), suffix=".model")
     return to_worker_result(evaluation, info)
 
@@ -134,6 +139,8 @@ class GridTaskFactory:
     ``data_of(queue)`` its ``data`` block and ``inference_of(queue)`` its inference configs;
     ``worker_settings`` is ``WorkerSpec.settings`` (see ``worker_settings_of``). ``in_process``
     passes the coordinator's cancel and progress callbacks to the task (inline executor only).
+    ``encoder_source(config)`` resolves the stored model an encoder reuses (``latents``), or
+    returns None; without it such configs fail with the encoder's own message.
     """
 
     def __init__(
@@ -146,6 +153,7 @@ class GridTaskFactory:
         artifacts_dir: Path | str,
         worker_settings: Mapping[str, Any],
         in_process: bool,
+        encoder_source: Callable[[ModelConfig], dict[str, str] | None] | None = None,
     ) -> None:
         self.grid_of = grid_of
         self.data_of = data_of
@@ -154,6 +162,7 @@ class GridTaskFactory:
         self.artifacts_dir = str(artifacts_dir)
         self.worker_settings = dict(worker_settings)
         self.in_process = in_process
+        self.encoder_source = encoder_source
         self._fingerprints: dict[tuple[str, ...], str] = {}
 
     def config_for(self, queue: TrainingQueue, item: QueueItem) -> ModelConfig:
@@ -193,6 +202,7 @@ class GridTaskFactory:
             ],
             artifacts_dir=self.artifacts_dir,
             settings=self.worker_settings,
+            encoder_source=self.encoder_source(request.config) if self.encoder_source else None,
         )
 
     def task(self, request: TaskRequest) -> tuple[Callable[..., WorkerResult], tuple[Any, ...]]:
