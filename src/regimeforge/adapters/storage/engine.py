@@ -22,6 +22,11 @@ from sqlalchemy.engine import URL, Engine, make_url
 from regimeforge.adapters.storage.mapping import plain
 from regimeforge.domain.errors import StorageError
 
+try:  # optional (the "fast" extra): formats floats ~15x faster than the json module
+    import orjson
+except ImportError:  # pragma: no cover - depends on the installation
+    orjson = None  # type: ignore[assignment]
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
@@ -44,6 +49,10 @@ def _default(value: Any) -> Any:
 
 
 _ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"), default=_default)
+#: Dates and dataclasses go to ``_default`` (and are refused there) as with the json module.
+_ORJSON_OPTIONS = 0
+if orjson is not None:
+    _ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
 def to_json(value: Any) -> str:
@@ -51,7 +60,20 @@ def to_json(value: Any) -> str:
 
     The strict encoder refuses NaN and infinity: such values (rare) take the slow path, which
     turns them into null. Mappings and numpy values are converted as they are met.
+
+    With orjson installed it encodes first: the 135 backtests of a model hold ~9,000 floats,
+    and formatting them with the json module was most of the cost of recording a model. It
+    gives the same documents (NaN and infinity -> null, mappings and numpy through
+    ``_default``; only the text differs, e.g. ``1e-7`` for ``1e-07``); what it refuses (keys
+    that are not strings, integers beyond 64 bits, what ``_default`` refuses) takes the path
+    above. The one difference: it writes a ``uuid.UUID`` or an ``Enum`` as its string or value
+    where the json module refuses them; no document of ours holds either.
     """
+    if orjson is not None:
+        try:
+            return orjson.dumps(value, default=_default, option=_ORJSON_OPTIONS).decode()
+        except TypeError:  # orjson.JSONEncodeError
+            pass
     try:
         return _ENCODER.encode(value)
     except ValueError:

@@ -2,6 +2,9 @@
 
 Writes run inside a SAVEPOINT so that a refused statement (a duplicate, a missing key) leaves the
 unit of work usable: PostgreSQL would otherwise reject every later statement of the transaction.
+SQLite undoes a refused statement by itself and keeps the transaction going, so a block that is
+one statement (``single=True``; not an executemany) needs no savepoint there: two statements and
+SQLAlchemy's nested-transaction bookkeeping saved on every write of the outer loop.
 """
 
 from __future__ import annotations
@@ -53,8 +56,16 @@ def reason(exc: sa.exc.SQLAlchemyError) -> str:
 
 
 @contextmanager
-def guard(session: Session, what: str, *, savepoint: bool = True) -> Iterator[None]:
-    """Run a block of statements; database errors become ``StorageError("<what>: <reason>")``."""
+def guard(
+    session: Session, what: str, *, savepoint: bool = True, single: bool = False
+) -> Iterator[None]:
+    """Run a block of statements; database errors become ``StorageError("<what>: <reason>")``.
+
+    ``single``: the block is one statement (atomic on its own), so SQLite can skip the savepoint
+    (see the module docstring); PostgreSQL always takes one.
+    """
+    if savepoint and single:
+        savepoint = session.get_bind().dialect.name != "sqlite"
     try:
         if savepoint:
             with session.begin_nested():

@@ -37,8 +37,10 @@ def _fast_plain(value: Any) -> Any:
         return value if math.isfinite(value) else None
     if kind is int or kind is str or kind is bool or value is None:
         return value
-    if kind is dict:
+    if kind is dict or kind is MappingProxyType:  # frozen domain documents are proxies
         return {k if type(k) is str else str(k): _fast_plain(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_fast_plain(v) for v in value]
     raise _NotPlainError
 
 

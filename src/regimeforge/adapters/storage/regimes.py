@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from regimeforge.adapters.storage.backtests import run_ids
 from regimeforge.adapters.storage.guard import guard
+from regimeforge.adapters.storage.keys import KeyCache
 from regimeforge.adapters.storage.mapping_more import (
     best_from_row,
     best_values,
@@ -36,6 +36,26 @@ HISTORY = table(BestHistoryRow)
 RUNS = table(RunRow)
 BACKTESTS = table(BacktestRow)
 
+# Built once (see queues.py): read and written once per recorded model.
+_ACTIVE = (
+    sa.select(REGIMES)
+    .where(REGIMES.c.is_active.is_(True))
+    .order_by(REGIMES.c.priority, REGIMES.c.regime_name)
+)
+_BESTS = (
+    sa.select(BESTS, RUNS.c.run_uuid, BACKTESTS.c.backtest_uuid)
+    .select_from(
+        BESTS.join(RUNS, RUNS.c.id == BESTS.c.training_run_id).join(
+            BACKTESTS, BACKTESTS.c.id == BESTS.c.inference_backtest_id
+        )
+    )
+    .order_by(BESTS.c.regime_name, BESTS.c.rank)
+)
+_BACKTEST_IDS = sa.select(BACKTESTS.c.backtest_uuid, BACKTESTS.c.id).where(
+    BACKTESTS.c.backtest_uuid.in_(sa.bindparam("uuids", expanding=True))
+)
+_DELETE_BESTS = sa.delete(BESTS).where(BESTS.c.regime_name == sa.bindparam("regime"))
+
 
 class SqlAlchemyRegimeRepository:
     """Regime definitions in ``regime_definitions``; never commits."""
@@ -45,9 +65,9 @@ class SqlAlchemyRegimeRepository:
 
     def list(self, *, active_only: bool = False) -> builtins.list[RegimeDefinition]:
         """Definitions in priority order (then by name)."""
-        query = sa.select(REGIMES).order_by(REGIMES.c.priority, REGIMES.c.regime_name)
-        if active_only:
-            query = query.where(REGIMES.c.is_active.is_(True))
+        query = _ACTIVE
+        if not active_only:
+            query = sa.select(REGIMES).order_by(REGIMES.c.priority, REGIMES.c.regime_name)
         return [regime_from_row(row._mapping) for row in self.session.execute(query)]
 
     def get(self, name: str) -> RegimeDefinition:
@@ -88,18 +108,12 @@ class SqlAlchemyRegimeRepository:
 class SqlAlchemyRegimeBestRepository:
     """``regime_best_models`` (the top-N) and ``regime_best_history``; never commits."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, keys: KeyCache | None = None) -> None:
         self.session = session
+        self.keys = keys if keys is not None else KeyCache()
 
     def _select(self) -> sa.Select[Any]:
-        joined = BESTS.join(RUNS, RUNS.c.id == BESTS.c.training_run_id).join(
-            BACKTESTS, BACKTESTS.c.id == BESTS.c.inference_backtest_id
-        )
-        return (
-            sa.select(BESTS, RUNS.c.run_uuid, BACKTESTS.c.backtest_uuid)
-            .select_from(joined)
-            .order_by(BESTS.c.regime_name, BESTS.c.rank)
-        )
+        return _BESTS
 
     def top(self, regime_name: str) -> builtins.list[RegimeBest]:
         """The bests of a regime, rank 1 first."""
@@ -115,17 +129,15 @@ class SqlAlchemyRegimeBestRepository:
         return out
 
     def _backtest_ids(self, uuids: set[str]) -> dict[str, int]:
-        query = sa.select(BACKTESTS.c.backtest_uuid, BACKTESTS.c.id).where(
-            BACKTESTS.c.backtest_uuid.in_(sorted(uuids))
-        )
-        return {uuid: int(key) for uuid, key in self.session.execute(query)}
+        rows = self.session.execute(_BACKTEST_IDS, {"uuids": sorted(uuids)})
+        return {uuid: int(key) for uuid, key in rows}
 
     def replace(self, regime_name: str, bests: Sequence[RegimeBest]) -> None:
         """Replace a regime's top-N with ``bests``, ranked 1..len in the given order."""
         wrong = [b.regime_name for b in bests if b.regime_name != regime_name]
         if wrong:
             raise StorageError(f"bests of {wrong} cannot be stored as bests of {regime_name}")
-        runs = run_ids(self.session, {b.run_uuid for b in bests})
+        runs = self.keys.run_ids(self.session, {b.run_uuid for b in bests})
         backtests = self._backtest_ids({b.backtest_uuid for b in bests})
         missing = sorted({b.run_uuid for b in bests} - set(runs)) + sorted(
             {b.backtest_uuid for b in bests} - set(backtests)
@@ -137,7 +149,7 @@ class SqlAlchemyRegimeBestRepository:
             for rank, b in enumerate(bests, start=1)
         ]
         with guard(self.session, f"cannot replace the bests of {regime_name}"):
-            self.session.execute(sa.delete(BESTS).where(BESTS.c.regime_name == regime_name))
+            self.session.execute(_DELETE_BESTS, {"regime": regime_name})
             if rows:
                 self.session.execute(sa.insert(BESTS), rows)
 
