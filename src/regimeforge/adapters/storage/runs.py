@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import builtins
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -92,15 +92,15 @@ def _conditions(f: RunFilter) -> list[Any]:
 _COMPLETED = sa.select(RUNS.c.config_hash, RUNS.c.data_fingerprint, RUNS.c.run_uuid).where(
     RUNS.c.status == RunStatus.COMPLETED.value
 )
-
-
-_SQLITE_COMPLETED = _COMPLETED.where(RUNS.c.config_hash.in_(sa.bindparam("hashes", expanding=True)))
-
-
-def _sqlite_completed(chunk: Sequence[tuple[str, str]]) -> tuple[sa.Select[Any], dict[str, Any]]:
-    # The config_hash index finds the candidates; the caller checks their fingerprints. One
-    # expanding parameter: the statement is built once, not with 900 bound values each time.
-    return _SQLITE_COMPLETED, {"hashes": sorted({h for h, _ in chunk})}
+# SQLite: ``coalesce(status, '')`` (the same test) keeps the planner off ix_training_runs_status,
+# which it prefers without statistics and which matches nearly every stored run: each lookup
+# then scanned all completed runs (the dedup check of every model, too). The config_hash index
+# finds the few candidates instead (49,000 keys over 49,000 runs: 1.5 s -> 0.6 s of CPU). The
+# expanding parameter builds the statement once, not with 900 bound values per batch.
+_SQLITE_COMPLETED = sa.select(RUNS.c.config_hash, RUNS.c.data_fingerprint, RUNS.c.run_uuid).where(
+    sa.func.coalesce(RUNS.c.status, "") == RunStatus.COMPLETED.value,
+    RUNS.c.config_hash.in_(sa.bindparam("hashes", expanding=True)),
+)
 
 
 def _pg_completed(chunk: Sequence[tuple[str, str]]) -> tuple[sa.Select[Any], dict[str, Any]]:
@@ -173,16 +173,26 @@ class SqlAlchemyRunRepository:
     def find_completed(self, keys: Collection[tuple[str, str]]) -> dict[tuple[str, str], str]:
         """(config_hash, data_fingerprint) -> uuid of its completed run, one query per 900 keys."""
         wanted = set(keys)
-        ordered = sorted(wanted)
-        postgres = self.session.get_bind().dialect.name == "postgresql"
         found: dict[tuple[str, str], str] = {}
-        for start in range(0, len(ordered), CHUNK):
-            chunk = ordered[start : start + CHUNK]
-            query, params = _pg_completed(chunk) if postgres else _sqlite_completed(chunk)
-            for config_hash, fingerprint, run_uuid in self.session.execute(query, params):
+        for query, params in self._completed_batches(wanted):
+            # all(): the driver's fetchall, not one fetch per row (49,000 rows in the benchmark)
+            for config_hash, fingerprint, run_uuid in self.session.execute(query, params).all():
                 if (config_hash, fingerprint) in wanted:
                     found[(config_hash, fingerprint)] = run_uuid
         return found
+
+    def _completed_batches(
+        self, wanted: set[tuple[str, str]]
+    ) -> Iterator[tuple[sa.Select[Any], dict[str, Any]]]:
+        if self.session.get_bind().dialect.name == "postgresql":
+            ordered = sorted(wanted)
+            for start in range(0, len(ordered), CHUNK):
+                yield _pg_completed(ordered[start : start + CHUNK])
+            return
+        # SQLite asks by config hash alone (each hash once, in index order).
+        hashes = sorted({h for h, _ in wanted})
+        for start in range(0, len(hashes), CHUNK):
+            yield _SQLITE_COMPLETED, {"hashes": hashes[start : start + CHUNK]}
 
     def list(
         self,
