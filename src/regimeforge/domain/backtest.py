@@ -1,7 +1,8 @@
 """The inner loop: every inference configuration of one trained model, vectorised.
 
-Member forecasts are computed once per prediction method (by the caller); ensembles are derived
-from them once per (method, ensemble), the confidence once per (method, ensemble, lookback), and
+Member forecasts are computed once per prediction method and set of inference ``params`` (by the
+caller, e.g. with :func:`grid_forecasts`); ensembles are derived from them once per (forecasts,
+ensemble), the confidence once per (forecasts, ensemble, lookback), and
 all thresholds of that batch are evaluated by the kernel as one 2-D operation. There is no Python
 loop over bars and none over thresholds. Results are values; recording them is the outer loop's
 job. Definitions: docs/inner-loop.md.
@@ -15,8 +16,9 @@ from typing import Final
 import attrs
 import numpy as np
 
+from regimeforge.domain.canonical import canonical_json
 from regimeforge.domain.confidence import TrailingScale, z_threshold
-from regimeforge.domain.config import InferenceConfig
+from regimeforge.domain.config import InferenceConfig, thaw
 from regimeforge.domain.costs import CostModel
 from regimeforge.domain.ensembles import ENSEMBLE_METHODS, ensemble
 from regimeforge.domain.errors import CancelledError, ConfigError, DataError, PluginError, Problem
@@ -28,7 +30,7 @@ from regimeforge.domain.kernel import (
     positions_and_pnl,
 )
 from regimeforge.domain.metrics import METRIC_NAMES, BuiltinMetric
-from regimeforge.domain.ports import Metric
+from regimeforge.domain.ports import Metric, TrainedModel
 
 #: Non-finite values a plugin metric returns are stored as these (JSON has no NaN or inf).
 PLUGIN_VALUE_CAP: Final[float] = 1e12
@@ -37,11 +39,34 @@ _TRADES: Final[int] = METRIC_NAMES.index("n_trades")
 BatchKey = tuple[str, str, int]
 
 
+def forecast_key(cfg: InferenceConfig) -> str:
+    """The forecasts ``cfg`` reads: its prediction method, followed by its inference ``params``
+    (canonical JSON) when it has any (e.g. a diffusion model's ``n_samples``)."""
+    if not cfg.params:
+        return cfg.prediction_method
+    return f"{cfg.prediction_method} {canonical_json(thaw(cfg.params))}"
+
+
+def grid_forecasts(
+    model: TrainedModel, features: np.ndarray, grid: Sequence[InferenceConfig]
+) -> dict[str, MemberForecasts]:
+    """``model``'s member forecasts for every :func:`forecast_key` of ``grid``, each once."""
+    wanted = {forecast_key(cfg): cfg for cfg in grid}
+    return {
+        key: model.forecast(features, cfg.prediction_method, dict(cfg.params) or None)
+        for key, cfg in sorted(wanted.items())
+    }
+
+
 @attrs.frozen(eq=False)
 class InnerLoopInput:
-    """Everything the inner loop needs about one trained model's test segment."""
+    """Everything the inner loop needs about one trained model's test segment.
 
-    forecasts: Mapping[str, MemberForecasts]  # per prediction method, over the test bars
+    ``forecasts`` are keyed by :func:`forecast_key`; a config with params whose key is missing
+    reads the forecasts of its bare prediction method (models without inference parameters).
+    """
+
+    forecasts: Mapping[str, MemberForecasts]  # per forecast key, over the test bars
     bar_returns: np.ndarray  # (n,) return earned by a position held at t; NaN = unknown
     regime_labels: np.ndarray  # (n,) regime name per test bar ("" = none)
     periods_per_year: float
@@ -58,10 +83,15 @@ class BacktestResult:
     duration_seconds: float
 
 
+def _key_of(inp: InnerLoopInput, cfg: InferenceConfig) -> str:
+    key = forecast_key(cfg)
+    return key if key in inp.forecasts else cfg.prediction_method
+
+
 def _check(inp: InnerLoopInput, grid: Sequence[InferenceConfig]) -> None:
     problems: list[Problem] = []
     for i, cfg in enumerate(grid):
-        if cfg.prediction_method not in inp.forecasts:
+        if _key_of(inp, cfg) not in inp.forecasts:
             problems.append(
                 Problem(
                     f"grid[{i}].prediction_method",
@@ -91,11 +121,11 @@ def _check(inp: InnerLoopInput, grid: Sequence[InferenceConfig]) -> None:
     DataError.collect(bad, subject="inner loop input")
 
 
-def _batches(grid: Sequence[InferenceConfig]) -> dict[BatchKey, list[int]]:
-    """Grid positions per (method, ensemble, lookback), grouped so ensembles are reused."""
+def _batches(inp: InnerLoopInput, grid: Sequence[InferenceConfig]) -> dict[BatchKey, list[int]]:
+    """Grid positions per (forecasts, ensemble, lookback), grouped so ensembles are reused."""
     keyed: dict[BatchKey, list[int]] = {}
     for i, cfg in enumerate(grid):
-        key = (cfg.prediction_method, cfg.ensemble_method, cfg.lookback_window)
+        key = (_key_of(inp, cfg), cfg.ensemble_method, cfg.lookback_window)
         keyed.setdefault(key, []).append(i)
     order = {k: (k[0], k[1]) for k in keyed}
     first = {pair: n for n, pair in enumerate(dict.fromkeys(order.values()))}
@@ -145,7 +175,7 @@ def run_inner_loop(
 ) -> list[BacktestResult]:
     """Backtest every configuration of ``grid``; results in the order of ``grid``.
 
-    ``should_stop`` is asked before each batch (one (method, ensemble, lookback)) and a True
+    ``should_stop`` is asked before each batch (one (forecasts, ensemble, lookback)) and a True
     answer raises ``CancelledError``; ``progress(done, total)`` follows each batch; ``clock``
     (monotonic seconds) times the batches, whose time is shared by their configurations.
     """
@@ -166,15 +196,15 @@ def run_inner_loop(
     results: list[BacktestResult | None] = [None] * len(grid)
     cache: dict[tuple[str, str], tuple[TrailingScale, np.ndarray]] = {}
     done = 0
-    for (method, ens, lookback), members in _batches(grid).items():
+    for (key, ens, lookback), members in _batches(inp, grid).items():
         if should_stop is not None and should_stop():
             raise CancelledError(f"inner loop cancelled after {done} of {len(grid)} configurations")
         started = clock() if clock else 0.0
-        if (method, ens) not in cache:
-            forecast, spread = ensemble(inp.forecasts[method], ens)
+        if (key, ens) not in cache:
+            forecast, spread = ensemble(inp.forecasts[key], ens)
             signs = np.sign(np.where(np.isfinite(forecast), forecast, 0.0))[valid]
-            cache[(method, ens)] = (TrailingScale.of(forecast, spread), signs)
-        scale, signs = cache[(method, ens)]
+            cache[(key, ens)] = (TrailingScale.of(forecast, spread), signs)
+        scale, signs = cache[(key, ens)]
         block = SignalBlock(
             signs,
             scale.z(lookback)[valid],

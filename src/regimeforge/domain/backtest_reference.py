@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from regimeforge.domain.backtest import BacktestResult, InnerLoopInput
+from regimeforge.domain.backtest import BacktestResult, InnerLoopInput, forecast_key
 from regimeforge.domain.config import InferenceConfig
 from regimeforge.domain.forecasts import MemberForecasts
 from regimeforge.domain.metrics import LOG_RETURN_CAP, PROFIT_FACTOR_CAP, BuiltinMetric
@@ -143,7 +143,8 @@ def backtest_one(
     min_trades: int,
 ) -> BacktestResult:
     """One configuration, bar by bar; same result as ``run_inner_loop`` for that config."""
-    member = inp.forecasts[config.prediction_method]
+    key = forecast_key(config)
+    member = inp.forecasts[key if key in inp.forecasts else config.prediction_method]
     forecasts, spreads = _forecast_and_spread(member, config.ensemble_method)
     conf = _confidences(forecasts, spreads, config.lookback_window)
     keep = [t for t, r in enumerate(inp.bar_returns) if math.isfinite(float(r))]
