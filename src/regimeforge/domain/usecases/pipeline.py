@@ -110,6 +110,59 @@ def evaluate_config(
     durations["fit"] = t2 - t1
     if should_stop is not None and should_stop():
         raise CancelledError("cancelled after training, before the inner loop")
+    results = backtest_model(
+        model,
+        bars,
+        data,
+        config,
+        detector=detector,
+        regimes=regimes,
+        inference_grid=inference_grid,
+        metrics=metrics,
+        cost=cost,
+        min_bars=min_bars,
+        min_trades=min_trades,
+        should_stop=should_stop,
+        progress=progress,
+        clock=clock,
+        run_uuid=run_uuid,
+        kernel=kernel,
+    )
+    durations["inner_loop"] = _seconds(clock) - t2
+    return Evaluation(
+        data_fingerprint=data_fingerprint,
+        model=model,
+        training_metrics=dict(model.training_metrics),
+        feature_count=int(model.feature_count),
+        durations=durations,
+        backtests=list(results),
+    )
+
+
+def backtest_model(
+    model: TrainedModel,
+    bars: pd.DataFrame,
+    data: PreparedData,
+    config: ModelConfig,
+    *,
+    detector: RegimeDetector,
+    regimes: Sequence[RegimeDefinition],
+    inference_grid: Sequence[InferenceConfig],
+    metrics: Sequence[Metric],
+    cost: CostModel,
+    min_bars: int,
+    min_trades: int,
+    should_stop: Callable[[], bool] | None = None,
+    progress: Callable[[Event], None] | None = None,
+    clock: Clock | None = None,
+    run_uuid: str = "",
+    kernel: BacktestKernel | None = None,
+) -> list[BacktestResult]:
+    """The inner loop of a trained ``model`` on the test segment of ``data`` (prepared from
+    ``bars``): regimes detected once, forecasts once per prediction method, every inference
+    config of ``inference_grid`` backtested. ``evaluate_config`` and ``runs rerun-inference``
+    (a stored model on its own training window) share it.
+    """
     labels = aligned_labels(detector.detect(bars, regimes), bars, data)
     test = data.test
     # Forecasts once per prediction method, over the test bars only (the inner loop's input).
@@ -122,7 +175,7 @@ def evaluate_config(
         if progress is not None:
             progress(InferenceProgress(run_uuid, done, total))
 
-    results = bt.run_inner_loop(
+    return bt.run_inner_loop(
         bt.InnerLoopInput(
             forecasts=forecasts,
             bar_returns=data.targets[test, 0],
@@ -140,21 +193,24 @@ def evaluate_config(
         progress=report,
         clock=clock.monotonic if clock is not None else None,
     )
-    durations["inner_loop"] = _seconds(clock) - t2
-    return Evaluation(
-        data_fingerprint=data_fingerprint,
-        model=model,
-        training_metrics=dict(model.training_metrics),
-        feature_count=int(model.feature_count),
-        durations=durations,
-        backtests=list(results),
-    )
 
 
 def to_worker_result(evaluation: Evaluation, artifact: ArtifactInfo) -> WorkerResult:
     """The picklable result of an evaluation whose model was written as ``artifact``."""
+    return WorkerResult(
+        data_fingerprint=evaluation.data_fingerprint,
+        artifact=artifact,
+        training_metrics={k: float(v) for k, v in evaluation.training_metrics.items()},
+        feature_count=evaluation.feature_count,
+        durations={k: float(v) for k, v in evaluation.durations.items()},
+        backtests=backtest_records(evaluation.backtests),
+    )
+
+
+def backtest_records(results: Sequence[BacktestResult]) -> tuple[BacktestRecord, ...]:
+    """The plain, picklable records of inner-loop results."""
     records = []
-    for result in evaluation.backtests:
+    for result in results:
         inference: InferenceConfig = result.inference
         records.append(
             BacktestRecord(
@@ -165,11 +221,4 @@ def to_worker_result(evaluation: Evaluation, artifact: ArtifactInfo) -> WorkerRe
                 duration_seconds=float(result.duration_seconds),
             )
         )
-    return WorkerResult(
-        data_fingerprint=evaluation.data_fingerprint,
-        artifact=artifact,
-        training_metrics={k: float(v) for k, v in evaluation.training_metrics.items()},
-        feature_count=evaluation.feature_count,
-        durations={k: float(v) for k, v in evaluation.durations.items()},
-        backtests=tuple(records),
-    )
+    return tuple(records)
