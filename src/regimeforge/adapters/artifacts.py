@@ -130,13 +130,23 @@ class FilesystemArtifactStore:
         return hashlib.sha256(self._decode(path.read_bytes(), name)).hexdigest()
 
     def list(self) -> builtins.list[str]:
-        """Every artifact name, sorted (temporary files of unfinished writes are not listed)."""
+        """Every artifact name, sorted (temporary files of unfinished writes are not listed).
+
+        Only regular files in real shard folders count: a symbolic link (to a file or a shard
+        folder) is never listed, so nothing that walks this list can reach outside ``root``.
+        """
         if not self.root.is_dir():
             return []
         names = []
         for shard in self.root.iterdir():
-            if shard.is_dir() and re.fullmatch(r"[0-9a-f]{2}", shard.name):
-                names += [f"{shard.name}/{p.name}" for p in shard.iterdir() if p.is_file()]
+            if shard.is_symlink() or not shard.is_dir():
+                continue
+            if re.fullmatch(r"[0-9a-f]{2}", shard.name):
+                names += [
+                    f"{shard.name}/{p.name}"
+                    for p in shard.iterdir()
+                    if p.is_file() and not p.is_symlink()
+                ]
         return sorted(n for n in names if _NAME.match(n))
 
     # --- maintenance --------------------------------------------------------------------------
@@ -154,6 +164,13 @@ class FilesystemArtifactStore:
         self._write(path, stored)
         self._forget(name)
         return ArtifactInfo(name=name, size_bytes=len(stored), sha256=digest)
+
+    def is_compressed(self, name: str) -> bool:
+        """Whether the stored file is gzipped (``compress`` would not shrink it again)."""
+        path = self.path_of(name)
+        self._signature(path, name)
+        with open(path, "rb") as handle:
+            return handle.read(2) == _GZIP_MAGIC
 
     def total_bytes(self) -> int:
         """Bytes on disk of every artifact."""
