@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "regimeforge.adapters.cli.plugins_cmd",
     "regimeforge.adapters.cli.regimes_cmd",
     "regimeforge.adapters.cli.data_cmd",
+    "regimeforge.adapters.cli.runs_cmd",
+    "regimeforge.adapters.cli.models_cmd",
 )
 
 app = typer.Typer(
