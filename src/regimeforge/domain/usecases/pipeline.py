@@ -159,17 +159,17 @@ def backtest_model(
     kernel: BacktestKernel | None = None,
 ) -> list[BacktestResult]:
     """The inner loop of a trained ``model`` on the test segment of ``data`` (prepared from
-    ``bars``): regimes detected once, forecasts once per prediction method, every inference
-    config of ``inference_grid`` backtested. ``evaluate_config`` and ``runs rerun-inference``
-    (a stored model on its own training window) share it.
+    ``bars``): regimes detected once, forecasts once per prediction method and set of
+    inference params (``bt.grid_forecasts``), every inference config of ``inference_grid``
+    backtested. ``evaluate_config`` and ``runs rerun-inference`` (a stored model on its own
+    training window) share it.
     """
     labels = aligned_labels(detector.detect(bars, regimes), bars, data)
     test = data.test
-    # Forecasts once per prediction method, over the test bars only (the inner loop's input).
-    forecasts: dict[str, MemberForecasts] = {
-        method: model.forecast(data.features[test], method)
-        for method in sorted({i.prediction_method for i in inference_grid})
-    }
+    # Forecasts once per (method, params), over the test bars only (the inner loop's input).
+    forecasts: dict[str, MemberForecasts] = bt.grid_forecasts(
+        model, data.features[test], inference_grid
+    )
 
     def report(done: int, total: int) -> None:
         if progress is not None:
