@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "regimeforge.adapters.cli.data_cmd",
     "regimeforge.adapters.cli.runs_cmd",
     "regimeforge.adapters.cli.models_cmd",
+    "regimeforge.adapters.cli.queue_cmd",
 )
 
 app = typer.Typer(
