@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "regimeforge.adapters.cli.runs_cmd",
     "regimeforge.adapters.cli.models_cmd",
     "regimeforge.adapters.cli.queue_cmd",
+    "regimeforge.adapters.cli.checkpoints_cmd",
 )
 
 app = typer.Typer(
