@@ -31,6 +31,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "regimeforge.adapters.cli.models_cmd",
     "regimeforge.adapters.cli.queue_cmd",
     "regimeforge.adapters.cli.checkpoints_cmd",
+    "regimeforge.adapters.cli.demo_cmd",
 )
 
 app = typer.Typer(
