@@ -48,7 +48,7 @@ def resolve_queue(ws: Any, ref: str) -> TrainingQueue:
             queue: TrainingQueue = uow.queues.get(ref)
             return queue
         except NotFoundError:
-            queues = uow.queues.list()
+            queues: list[TrainingQueue] = uow.queues.list()
     matches = [q for q in queues if q.queue_uuid.startswith(ref.strip().lower())] if ref else []
     if len(matches) == 1:
         return matches[0]

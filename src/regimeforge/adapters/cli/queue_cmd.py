@@ -149,8 +149,8 @@ def recover(
             )
         status = 0
         for found in crashed:
-            options = {"max_parallel": max_parallel, "executor": executor}
-            status = max(status, _foreground(ws, found.queue, **options))
+            outcome = _foreground(ws, found.queue, max_parallel=max_parallel, executor=executor)
+            status = max(status, outcome)
         files, size = remove_orphan_files(ws, written_before=started)
         if files:
             console.print(f"removed {files} model file(s) no run names ({fmt_bytes(size)})")
