@@ -1,12 +1,20 @@
 """Outer-loop bookkeeping: what the coordinator costs per config, beyond training itself.
 
-Run: ``.venv/bin/python benchmarks/bench_outer_loop.py [--measure 200] [--pg URL]``.
-A trivial "model" (a precomputed result with 135 backtests over 4 regimes) goes through the real
-coordinator (claim, dedup lookup, run row, one recording transaction with 135 backtest rows,
-regime bests, queue counters, progress, heartbeats, checkpoints every 10 models) on SQLite and,
-when reachable, PostgreSQL, for queues of 100 and 10,000 configs (the first ``--measure`` configs
-of each are timed, so the two sizes do the same work: any difference is the grid size's cost).
-Baseline in the same process: Optuna's RDB storage on SQLite (random sampler, trivial objective).
+Run: ``.venv/bin/python benchmarks/bench_outer_loop.py [--measure 100] [--pg URL] [--no-optuna]
+[--stdlib-json]``.
+
+A trivial "model" (a precomputed result with 135 backtests, 11 metrics overall and per regime for
+4 regimes) goes through the real coordinator (claim, dedup lookup, run row, one recording
+transaction with 135 backtest rows, regime bests and their history, queue counters, progress,
+heartbeats, pause/cancel polling, a checkpoint every 10 models) on SQLite and, when reachable,
+PostgreSQL, for queues of 100 and 10,000 configs. The same first ``--measure`` configs of each
+queue are timed, so both sizes do the same work: any difference is the grid size's cost. The
+queue's stored grid document is the demo grid file's (as ``queue create`` stores it).
+
+Baselines in the same process: Optuna's RDB storage (random sampler, trivial objective) on
+SQLite and PostgreSQL, and Optuna's GridSampler on a small grid, whose cost per trial grows with
+every trial (the first and last windows are timed and a 1,000-point grid is extrapolated).
+Wall and CPU milliseconds are both printed: the machine is shared, CPU time moves less.
 Targets (issue 5): <= 15 ms per config on SQLite, flat in grid size. Ends with one line of JSON.
 """
 
@@ -19,15 +27,18 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import attrs
+import yaml
 
 from regimeforge.adapters.checkpoints import JsonCheckpointStore
 from regimeforge.adapters.clock import SystemClock
 from regimeforge.adapters.executors.inline import InlineExecutor
+from regimeforge.adapters.storage import engine as storage_engine
 from regimeforge.adapters.storage.engine import make_engine
 from regimeforge.adapters.storage.migrate import upgrade
 from regimeforge.adapters.storage.uow import SqlAlchemyUnitOfWork
@@ -36,10 +47,13 @@ from regimeforge.domain.config import InferenceConfig, ModelConfig
 from regimeforge.domain.ports import ArtifactInfo
 from regimeforge.domain.regimes import DEFAULT_REGIMES
 from regimeforge.domain.usecases.coordinator import QueueRunner
-from regimeforge.domain.usecases.queue_control import create_queue
+from regimeforge.domain.usecases.queue_control import create_queue, request_pause
 from regimeforge.domain.usecases.runner_support import RunnerSettings
 from regimeforge.domain.usecases.tasks import BacktestRecord, TaskRequest, WorkerResult
 
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_GRID = ROOT / "configs" / "grids" / "demo.yaml"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CATALOG = ConfigCatalog({"ridge": {"alpha": 1.0}}, {"none": {}}, BUILTIN_INDICATORS)
 METRICS = ("sharpe", "sortino", "max_drawdown", "calmar", "total_return", "win_rate",
            "profit_factor", "n_trades", "exposure", "turnover", "hit_rate")  # fmt: skip
@@ -57,6 +71,23 @@ INFERENCE = [
     for c in (0.0, 0.3, 0.5, 0.7, 0.9)
     for w in (50, 100, 200)
 ]
+
+
+@attrs.frozen
+class Timing:
+    """Milliseconds per config (or trial): wall clock and this process's CPU."""
+
+    wall_ms: float
+    cpu_ms: float
+
+
+def timed(fn: Callable[[], Any], count: int) -> Timing:
+    """Run ``fn`` once; milliseconds per item of ``count``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return Timing(
+        1000 * (time.perf_counter() - wall) / count, 1000 * (time.process_time() - cpu) / count
+    )
 
 
 def unit(*parts: Any) -> float:
@@ -131,10 +162,13 @@ def make_result(config_hash: str) -> WorkerResult:
 
 
 class Tasks:
-    """The TaskFactory of the trivial model; stops the run after ``limit`` configs."""
+    """The TaskFactory of the trivial model; pauses the queue after ``limit`` configs."""
 
-    def __init__(self, grid: Grid, limit: int) -> None:
-        self.grid, self.limit, self.started = grid, limit, 0
+    def __init__(
+        self, grid: Grid, limit: int, uow: Callable[[], SqlAlchemyUnitOfWork], model: Any = None
+    ) -> None:
+        self.grid, self.limit, self.uow, self.started = grid, limit, uow, 0
+        self.model = model or trivial_model
 
     def config_for(self, queue: Any, item: Any) -> ModelConfig:
         return self.grid[item.index]
@@ -145,50 +179,92 @@ class Tasks:
     def task(self, request: TaskRequest) -> Any:
         self.started += 1
         if self.started == self.limit:
-            from regimeforge.domain.usecases.queue_control import request_pause
-
             request_pause(self.uow(), request.queue.queue_uuid, datetime.now(UTC))
-        return trivial_model, (request.config.config_hash,)
+        return self.model, (request.config.config_hash,)
 
 
-def bookkeeping(url: str, size: int, measure: int, root: Path) -> float:
-    """Seconds per config for the first ``measure`` configs of a ``size``-config queue."""
+def grid_document(size: int) -> dict[str, Any]:
+    """What ``queue create`` stores for a grid file (the demo grid's), marked with the size."""
+    raw = yaml.safe_load(DEMO_GRID.read_text(encoding="utf-8"))
+    return {"file": raw, "base_dir": str(DEMO_GRID.parent), "path": str(DEMO_GRID), "n": size}
+
+
+def runner_for(
+    url: str, size: int, limit: int, root: Path, *, model: Any = None, events: Any = None
+) -> tuple[QueueRunner, str, Any]:
+    """A migrated database at ``url`` with a ``size``-config queue, and a runner for it."""
     upgrade(url)
     engine = make_engine(url)
     uow = lambda: SqlAlchemyUnitOfWork(engine)  # noqa: E731
     grid = Grid(size)
+    queue = create_queue(uow(), name=f"bench{size}", config_grid=grid_document(size), grid=grid,
+                         inference_grid={}, at=datetime.now(UTC))  # fmt: skip
+    settings = RunnerSettings(host="bench", pid=os.getpid(), artifacts_path=str(root))
+    runner = QueueRunner(uow, InlineExecutor(), STORE, JsonCheckpointStore(root / "cp"),  # type: ignore[arg-type]
+                         SystemClock(), events or (lambda e: None), settings,
+                         Tasks(grid, limit, uow, model))  # fmt: skip
+    return runner, queue.queue_uuid, engine
+
+
+def bookkeeping(url: str, size: int, measure: int, root: Path) -> Timing:
+    """Per config, over the first ``measure`` configs of a ``size``-config queue."""
+    grid = Grid(size)
     for i in range(measure):  # precomputed outside the timing: only bookkeeping is measured
         config_hash = grid[i].config_hash
         RESULTS[config_hash] = RESULTS.get(config_hash) or make_result(config_hash)
-    queue = create_queue(uow(), name=f"bench{size}", config_grid={"bench": size}, grid=grid,
-                         inference_grid={}, at=datetime.now(UTC))  # fmt: skip
-    tasks = Tasks(grid, measure)
-    tasks.uow = uow  # type: ignore[attr-defined]
-    settings = RunnerSettings(host="bench", pid=os.getpid(), artifacts_path=str(root))
-    runner = QueueRunner(uow, InlineExecutor(), STORE, JsonCheckpointStore(root / "cp"),  # type: ignore[arg-type]
-                         SystemClock(), lambda e: None, settings, tasks)  # fmt: skip
-    start = time.perf_counter()
-    outcome = runner.run(queue.queue_uuid)
-    seconds = time.perf_counter() - start
-    assert outcome.completed == measure, outcome
+    runner, queue_uuid, engine = runner_for(url, size, measure, root)
+    outcomes = []
+    timing = timed(lambda: outcomes.append(runner.run(queue_uuid)), measure)
+    assert outcomes[0].completed == measure, outcomes[0]
     engine.dispose()
-    return seconds / measure
+    return timing
 
 
-def optuna_baseline(root: Path, trials: int) -> float:
-    """Seconds per trial of Optuna's RDB storage on SQLite (random sampler, trivial objective)."""
+def optuna_random(storage: str, trials: int) -> Timing:
+    """Optuna's RDB storage: random sampler, trivial objective."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(
-        storage=f"sqlite:///{root / 'optuna.db'}", sampler=optuna.samplers.RandomSampler(seed=0)
+    sampler = optuna.samplers.RandomSampler(seed=0)
+    study = optuna.create_study(storage=storage, sampler=sampler)
+    return timed(
+        lambda: study.optimize(lambda t: t.suggest_float("alpha", 1e-3, 1.0), n_trials=trials),
+        trials,
     )
-    start = time.perf_counter()
-    study.optimize(lambda t: t.suggest_float("alpha", 1e-3, 1.0), n_trials=trials)
-    return (time.perf_counter() - start) / trials
+
+
+def optuna_grid(storage: str, points: int, window: int) -> dict[str, float]:
+    """Optuna's GridSampler on ``points`` values: ms per trial at the start and the end."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    values = [round(0.001 * (i + 1), 6) for i in range(points)]
+    sampler = optuna.samplers.GridSampler({"alpha": values}, seed=0)
+    study = optuna.create_study(storage=storage, sampler=sampler)
+    stamps = [time.perf_counter()]
+    study.optimize(
+        lambda t: t.suggest_float("alpha", 0.0, 1.0),
+        n_trials=points,
+        callbacks=[lambda s, t: stamps.append(time.perf_counter())],
+    )
+    per_trial = [b - a for a, b in itertools.pairwise(stamps)]
+    first = 1000 * sum(per_trial[1 : window + 1]) / window  # the first trial sets up the study
+    last = 1000 * sum(per_trial[-window:]) / window
+    # Linear growth per trial between the two windows' middles, extrapolated to 1,000 trials.
+    slope = (last - first) / (points - window - 1)
+    start = first - slope * (window + 1) / 2
+    n = 1000
+    total_ms = start * n + slope * n * (n - 1) / 2
+    return {
+        "first_ms": first,
+        "last_ms": last,
+        "growth_ms_per_trial": slope,
+        "extrapolated_1000_minutes": total_ms / 60_000,
+    }
 
 
 def pg_database(server: str, name: str) -> str | None:
+    """A fresh database ``name`` on the server of ``server``; None when unreachable."""
     import sqlalchemy as sa
 
     try:
@@ -203,39 +279,75 @@ def pg_database(server: str, name: str) -> str | None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--measure", type=int, default=200)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--measure", type=int, default=100, help="configs timed per queue")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 10_000])
-    default_pg = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    parser.add_argument("--pg", default=os.environ.get("REGIMEFORGE_TEST_PG_URL", default_pg))
+    parser.add_argument("--pg", default=os.environ.get("REGIMEFORGE_TEST_PG_URL", DEFAULT_PG),
+                        help="PostgreSQL server URL ('' to skip)")  # fmt: skip
+    parser.add_argument("--no-optuna", action="store_true", help="skip the Optuna baselines")
+    parser.add_argument("--grid-points", type=int, default=100, help="GridSampler grid size")
+    parser.add_argument("--stdlib-json", action="store_true",
+                        help="the json module for JSON columns, even with orjson")  # fmt: skip
     args = parser.parse_args()
-    figures: dict[str, float] = {}
+    if args.stdlib_json:
+        storage_engine.orjson = None  # type: ignore[assignment]
+    encoder = "json" if storage_engine.orjson is None else "orjson"
+    measure = min([args.measure, *args.sizes])
+    rows: dict[str, Timing] = {}  # printed name -> timing
+    keys: dict[str, str] = {}  # printed name -> JSON key
+    grid: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        figures["optuna_sqlite_ms_per_trial"] = 1000 * optuna_baseline(root, args.measure)
-        for size in args.sizes:
-            measure = min(args.measure, size)
-            url = f"sqlite:///{root / f'rf{size}.db'}"
-            figures[f"sqlite_{size}_ms_per_config"] = 1000 * bookkeeping(url, size, measure, root)
+        pg_optuna = pg_database(args.pg, "rf_bench_optuna") if args.pg else None
+        if not args.no_optuna:
+            name = "Optuna RDB, SQLite, random sampler"
+            keys[name] = "optuna_sqlite"
+            rows[name] = optuna_random(f"sqlite:///{root / 'optuna.db'}", measure)
+            if pg_optuna:
+                name = "Optuna RDB, PostgreSQL, random sampler"
+                keys[name] = "optuna_postgres"
+                rows[name] = optuna_random(pg_optuna, measure)
+            window = max(5, args.grid_points // 5)
+            grid = optuna_grid(f"sqlite:///{root / 'grid.db'}", args.grid_points, window)
+        for size in sorted(args.sizes):
+            name = f"regimeforge, SQLite, {size:,}-config queue"
+            keys[name] = f"sqlite_{size}"
+            rows[name] = bookkeeping(f"sqlite:///{root / f'rf{size}.db'}", size, measure, root)
+        for size in sorted(args.sizes):
             pg = pg_database(args.pg, f"rf_bench_outer_{size}") if args.pg else None
             if pg:
-                figures[f"postgres_{size}_ms_per_config"] = 1000 * bookkeeping(
-                    pg, size, measure, root
-                )
-    base = figures["optuna_sqlite_ms_per_trial"]
-    print(f"{'measurement':<40}{'ms per config':>15}{'vs Optuna':>12}")
-    for name, value in figures.items():
-        print(f"{name:<40}{value:>15.2f}{value / base:>11.2f}x")
-    sizes = sorted(args.sizes)
-    if len(sizes) > 1:
-        small, big = (figures[f"sqlite_{s}_ms_per_config"] for s in (sizes[0], sizes[-1]))
-        figures["sqlite_growth_ratio"] = big / small
-        print(f"SQLite: {sizes[-1]:,}-config queue / {sizes[0]:,}-config queue: {big / small:.2f}")
-    print(
-        json.dumps(
-            {"benchmark": "outer_loop_bookkeeping", **{k: round(v, 3) for k, v in figures.items()}}
+                name = f"regimeforge, PostgreSQL, {size:,}-config queue"
+                keys[name] = f"postgres_{size}"
+                rows[name] = bookkeeping(pg, size, measure, root)
+    base = rows.get("Optuna RDB, SQLite, random sampler")
+    print(f"{measure} configs (trials) timed per row; JSON columns encoded with {encoder}")
+    print(f"{'measurement':<44}{'wall ms':>9}{'CPU ms':>9}{'vs Optuna':>11}")
+    for name, t in rows.items():
+        ratio = f"{t.wall_ms / base.wall_ms:>10.2f}x" if base else f"{'':>11}"
+        print(f"{name:<44}{t.wall_ms:>9.2f}{t.cpu_ms:>9.2f}{ratio}")
+    figures: dict[str, Any] = {"benchmark": "outer_loop_bookkeeping", "configs_measured": measure,
+                               "json_encoder": encoder}  # fmt: skip
+    for name, t in rows.items():
+        figures[f"{keys[name]}_wall_ms"] = round(t.wall_ms, 3)
+        figures[f"{keys[name]}_cpu_ms"] = round(t.cpu_ms, 3)
+    if grid:
+        print(
+            f"Optuna GridSampler, {args.grid_points}-point grid on SQLite: "
+            f"{grid['first_ms']:.1f} ms per trial at the start, "
+            f"{grid['last_ms']:.1f} ms at the end "
+            f"(+{grid['growth_ms_per_trial']:.2f} ms per trial); a 1,000-point grid: "
+            f"~{grid['extrapolated_1000_minutes']:.1f} minutes of overhead (extrapolated)"
         )
-    )
+        figures.update({f"optuna_grid_{k}": round(v, 3) for k, v in grid.items()})
+    for db in ("SQLite", "PostgreSQL"):
+        small, big = (rows.get(f"regimeforge, {db}, {s:,}-config queue")
+                      for s in (min(args.sizes), max(args.sizes)))  # fmt: skip
+        if small and big and small is not big:
+            ratio = big.cpu_ms / small.cpu_ms
+            figures[f"{'sqlite' if db == 'SQLite' else 'postgres'}_growth_cpu"] = round(ratio, 3)
+            print(f"{db}: {max(args.sizes):,}-config / {min(args.sizes):,}-config queue, "
+                  f"CPU per config: {ratio:.2f}")  # fmt: skip
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
