@@ -213,7 +213,7 @@ def test_ddim_needs_fewer_denoiser_calls_and_agrees_with_ddpm(
     rows = signal.features[signal.test]
     calls = {}
     forecasts = {}
-    for sampler, steps in (("ddpm", 100), ("ddim", 10)):
+    for sampler, steps in (("ddpm", 0), ("ddim", 10)):  # 0: every one of the T = 100 steps
         before = model.denoiser_calls
         params = {"sampler": sampler, "sampling_steps": steps, "n_samples": 24}
         forecasts[sampler] = model.forecast(rows, "direct", params).values.mean(axis=0)
@@ -234,6 +234,8 @@ def test_inference_parameters_change_the_sampling_not_the_network(
     assert np.std(many.values, axis=0).mean() < np.std(few.values, axis=0).mean()
     with pytest.raises(ConfigError, match=r"params\.n_samples"):
         model.forecast(rows, "direct", {"n_samples": 0})
+    with pytest.raises(ConfigError, match=r"params\.sampling_steps"):
+        model.forecast(rows, "direct", {"sampling_steps": -1})
     with pytest.raises(ConfigError, match=r"params\.sampler"):
         model.forecast(rows, "direct", {"sampler": "euler"})
     # keys other model types read are ignored: one inference grid serves every type

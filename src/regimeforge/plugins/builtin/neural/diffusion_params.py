@@ -2,9 +2,9 @@
 
 Training (``model_hyperparams``): the denoiser's sizes, the number of diffusion steps T and its
 noise schedule, and the optimiser. Inference (``InferenceConfig.params``, no retraining):
-``n_samples`` paths per bar and member, ``sampling_steps`` (at most T; more means T) and the
-``sampler`` (``ddpm``: ancestral, η = 1; ``ddim``: deterministic, η = 0). The model type only picks
-the default sampler and step count; one trained network serves both.
+``n_samples`` paths per bar and member, ``sampling_steps`` (0 or anything above T: every one of
+the T steps) and the ``sampler`` (``ddpm``: ancestral, η = 1; ``ddim``: deterministic, η = 0).
+The model type only picks the default sampler and step count; one trained network serves both.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ MLP_DEFAULTS: Final[Mapping[str, Any]] = MappingProxyType(
     {"hidden": 64, "layers": 2, **TRAINING_DEFAULTS}
 )
 DDPM_INFERENCE: Final[Mapping[str, Any]] = MappingProxyType(
-    {"n_samples": 32, "sampling_steps": 100, "sampler": "ddpm"}
+    {"n_samples": 32, "sampling_steps": 0, "sampler": "ddpm"}
 )
 DDIM_INFERENCE: Final[Mapping[str, Any]] = MappingProxyType(
     {"n_samples": 32, "sampling_steps": 10, "sampler": "ddim"}
@@ -92,7 +92,8 @@ def check_hyperparams(params: Mapping[str, Any]) -> dict[str, Any]:
 def inference_options(
     defaults: Mapping[str, Any], params: Mapping[str, Any] | None, hyper: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """``defaults`` updated with the known keys of ``params``; ``sampling_steps`` capped at T.
+    """``defaults`` updated with the known keys of ``params``; ``sampling_steps`` 0 -> T, capped
+    at T.
 
     Keys other model types read are ignored (one inference grid serves every model type).
     """
@@ -101,14 +102,20 @@ def inference_options(
     problems = []
     if not _is_int(out["n_samples"]) or not 1 <= int(out["n_samples"]) <= 100_000:
         problems.append(Problem("params.n_samples", f"{out['n_samples']!r}", "use 1..100000"))
-    if not _is_int(out["sampling_steps"]) or int(out["sampling_steps"]) < 1:
+    if not _is_int(out["sampling_steps"]) or int(out["sampling_steps"]) < 0:
         problems.append(
-            Problem("params.sampling_steps", f"{out['sampling_steps']!r}", "use an integer >= 1")
+            Problem(
+                "params.sampling_steps",
+                f"{out['sampling_steps']!r}",
+                "use an integer >= 1, or 0 for every diffusion step",
+            )
         )
     if out["sampler"] not in SAMPLER_ETA:
         problems.append(
             Problem("params.sampler", f"unknown sampler {out['sampler']!r}", "use ddpm or ddim")
         )
     ConfigError.collect(problems, subject="diffusion inference parameters")
-    steps = min(int(out["sampling_steps"]), int(hyper["diffusion_steps"]))
+    total = int(hyper["diffusion_steps"])
+    steps = int(out["sampling_steps"])
+    steps = total if steps == 0 else min(steps, total)
     return {"n_samples": int(out["n_samples"]), "sampling_steps": steps, "sampler": out["sampler"]}
