@@ -1,7 +1,7 @@
 """``KeyCache``: integer primary keys by uuid, remembered for one unit of work.
 
 Rows point at each other by integer keys, the domain by uuids, so nearly every write first looks
-up a key (``SELECT training_queue.id ...``): one model's bookkeeping did it eight times. The keys
+up a key (``SELECT training_queue.id ...``): one model's bookkeeping did it five times. The keys
 of a queue or a run never change while the row exists, so a unit of work remembers the ones it
 has seen; the cache lives and dies with the unit of work's session. It also holds the column
 values of the queues read in this unit of work (their rows are locked until it ends), so that a

@@ -138,19 +138,23 @@ class SqlAlchemyQueueRepository:
         return queue
 
     def update(self, queue: TrainingQueue) -> None:
-        """Write every field of an existing queue; NotFoundError if it does not exist."""
+        """Write every field of an existing queue; NotFoundError if it does not exist.
+
+        A queue read in this unit of work is written column by column, only what changed
+        since (see the module docstring): the database ends the same either way.
+        """
         values = queue_values(queue)
         if values["created_at"] is None:
             del values["created_at"]
-        seen = self.keys.queue_rows.pop(queue.queue_uuid, None)
-        changed = values if seen is None else {k: v for k, v in values.items() if seen[k] != v}
-        if not changed:
-            self.keys.queue_rows[queue.queue_uuid] = seen  # type: ignore[assignment]
-            return
-        with guard(self.session, f"cannot update queue {queue.name}", single=True):
-            result = self.session.execute(_UPDATE, {**changed, "_uuid": queue.queue_uuid})
-        if result.rowcount == 0:  # type: ignore[attr-defined]
-            raise NotFoundError(f"no queue {queue.queue_uuid}")
+        seen = self.keys.queue_rows.get(queue.queue_uuid)
+        changed = values
+        if seen is not None:
+            changed = {k: v for k, v in values.items() if k not in seen or seen[k] != v}
+        if changed:
+            with guard(self.session, f"cannot update queue {queue.name}", single=True):
+                result = self.session.execute(_UPDATE, {**changed, "_uuid": queue.queue_uuid})
+            if result.rowcount == 0:  # type: ignore[attr-defined]
+                raise NotFoundError(f"no queue {queue.queue_uuid}")
         self.keys.queue_rows[queue.queue_uuid] = {**(seen or {}), **values}
 
     def list(self) -> builtins.list[TrainingQueue]:
