@@ -218,7 +218,7 @@ def test_ddim_needs_fewer_denoiser_calls_and_agrees_with_ddpm(
         params = {"sampler": sampler, "sampling_steps": steps, "n_samples": 24}
         forecasts[sampler] = model.forecast(rows, "direct", params).values.mean(axis=0)
         calls[sampler] = model.denoiser_calls - before
-    assert calls == {"ddpm": 3 * 100, "ddim": 3 * 10}  # members x steps (one batch of rows)
+    assert calls["ddpm"] == 10 * calls["ddim"] > 0  # members x steps x batches of rows
     assert np.isfinite(forecasts["ddim"]).all()
     assert np.corrcoef(forecasts["ddpm"], forecasts["ddim"])[0, 1] > 0.7
 

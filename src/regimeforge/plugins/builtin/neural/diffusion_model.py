@@ -33,8 +33,9 @@ from regimeforge.plugins.builtin.neural import diffusion_params as dp
 METHODS: tuple[str, ...] = ("direct", "recursive", "direct_multi")
 #: Chain points of ``recursive`` (each costs one sampling run): 0, H-1 and log-spaced between.
 RECURSIVE_POINTS = 4
-#: Paths denoised in one batch (rows x samples): bounds memory whatever the number of bars.
-MAX_BATCH_PATHS = 32_768
+#: Paths denoised in one call (rows x samples), on a CPU and on a GPU: on a CPU batches that
+#: stay in the cache run about twice as fast per path as large ones; a GPU wants large batches.
+BATCH_PATHS = {"cpu": 4_096, "cuda": 65_536}
 #: Rows that share one noise generator (see the module docstring).
 BLOCK_ROWS = 64
 
@@ -117,7 +118,8 @@ class DiffusionModel:
         device = next(self.nets[0].parameters()).device
         alpha_bar = nets.alpha_bars(self.params["schedule"], self.params["diffusion_steps"], device)
         samples = int(opts["n_samples"])
-        rows_per_batch = max(1, MAX_BATCH_PATHS // (samples * BLOCK_ROWS)) * BLOCK_ROWS
+        batch = BATCH_PATHS.get(device.type, BATCH_PATHS["cpu"])
+        rows_per_batch = max(1, batch // (samples * BLOCK_ROWS)) * BLOCK_ROWS
         cond = torch.as_tensor(x, dtype=torch.float32, device=device)
         window = cond[:, torch.as_tensor(self.window_idx, dtype=torch.long, device=device)]
         out = np.empty((len(self.nets), x.shape[0], samples, self.horizon))
