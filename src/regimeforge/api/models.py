@@ -147,7 +147,8 @@ class LoadedModel:
 
         index, rows = self.features.rows(bars)
         inference = self.inference
-        member = self.model.forecast(rows, inference.prediction_method)
+        params = dict(inference.params) or None  # e.g. a diffusion model's n_samples
+        member = self.model.forecast(rows, inference.prediction_method, params)
         forecast, spread = ensemble(member, inference.ensemble_method)
         z = TrailingScale.of(forecast, spread).z(inference.lookback_window)
         signs = np.sign(np.where(np.isfinite(forecast), forecast, 0.0))
