@@ -119,7 +119,26 @@ def _holdings(tops: Mapping[str, Sequence[RegimeBest]]) -> dict[str, tuple[str, 
     return {run: tuple(sorted(set(regimes))) for run, regimes in held.items()}
 
 
-def _delete(artifacts: ArtifactStore, run_uuid: str, name: str) -> tuple[int, Event]:
+def improvement_events(changes: Sequence[RegimeBestChange]) -> list[Event]:
+    """A ``RegimeImproved`` event for every change that entered a top-N."""
+    return [
+        RegimeImproved(
+            c.regime_name,
+            c.run_uuid,
+            c.backtest_uuid,
+            c.rank,
+            c.performance_score,
+            c.previous_score,
+            c.delta,
+            c.percent,
+        )
+        for c in changes
+        if c.change == "entered"
+    ]
+
+
+def delete_artifact(artifacts: ArtifactStore, run_uuid: str, name: str) -> tuple[int, Event]:
+    """Delete a model file: (bytes freed, event); a failure is an event, never an exception."""
     try:
         freed = artifacts.delete(name)
     except Exception as exc:  # a file that cannot go must not undo what was recorded
@@ -205,7 +224,7 @@ def record_evaluation(
                 )
             if not kept:
                 # Before the commit: if the commit fails, this file had to go anyway.
-                freed, event = _delete(artifacts, run.run_uuid, name)
+                freed, event = delete_artifact(artifacts, run.run_uuid, name)
                 events.append(event)
             uow.commit()
     except BaseException:
@@ -223,24 +242,11 @@ def record_evaluation(
             result.training_seconds,
         ),
     )
-    events.extend(
-        RegimeImproved(
-            c.regime_name,
-            c.run_uuid,
-            c.backtest_uuid,
-            c.rank,
-            c.performance_score,
-            c.previous_score,
-            c.delta,
-            c.percent,
-        )
-        for c in update.changes
-        if c.change == "entered"
-    )
+    events.extend(improvement_events(update.changes))
     if kept:
         events.append(ModelKept(run.run_uuid, name, result.artifact.size_bytes, best_regimes))
     for other_uuid, path in gone:
-        size, event = _delete(artifacts, other_uuid, path)
+        size, event = delete_artifact(artifacts, other_uuid, path)
         freed += size
         events.append(event)
     return Recorded(

@@ -26,13 +26,18 @@ import attrs
 from regimeforge.domain.config import InferenceConfig
 from regimeforge.domain.entities import InferenceBacktest, TrainingRun
 from regimeforge.domain.errors import ConfigError, Problem
-from regimeforge.domain.events import ArtifactDeleteFailed, Event, ModelDeleted, RegimeImproved
+from regimeforge.domain.events import Event
 from regimeforge.domain.ports import ArtifactStore, UnitOfWork
 from regimeforge.domain.regime_bests import best_candidates, to_candidates, update_bests
 from regimeforge.domain.regimes import RegimeBestChange
 from regimeforge.domain.states import RunStatus
 from regimeforge.domain.usecases.ranks import holdings
-from regimeforge.domain.usecases.record import RecordPolicy, new_id
+from regimeforge.domain.usecases.record import (
+    RecordPolicy,
+    delete_artifact,
+    improvement_events,
+    new_id,
+)
 from regimeforge.domain.usecases.tasks import BacktestRecord
 
 
@@ -152,29 +157,12 @@ def record_reinference(
             uow.runs.update(updated)
             done = updated if other_uuid == run_uuid else done
         uow.commit()
-    events: list[Event] = [
-        RegimeImproved(
-            c.regime_name,
-            c.run_uuid,
-            c.backtest_uuid,
-            c.rank,
-            c.performance_score,
-            c.previous_score,
-            c.delta,
-            c.percent,
-        )
-        for c in update.changes
-        if c.change == "entered"
-    ]
+    events: list[Event] = improvement_events(update.changes)
     freed = 0
-    for other_uuid, name in gone:
-        try:
-            size = artifacts.delete(name)
-        except Exception as exc:  # recorded already; `models cleanup` removes the file later
-            events.append(ArtifactDeleteFailed(other_uuid, name, f"{type(exc).__name__}: {exc}"))
-            continue
+    for other_uuid, name in gone:  # recorded already; `models cleanup` removes a file left over
+        size, event = delete_artifact(artifacts, other_uuid, name)
         freed += size
-        events.append(ModelDeleted(other_uuid, name, size))
+        events.append(event)
     return Reinference(
         run=done,
         added=len(backtests),
