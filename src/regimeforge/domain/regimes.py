@@ -56,7 +56,7 @@ class RegimeBestChange:
     """
 
     regime_name: str
-    change: str  # "entered" | "left"
+    change: str  # "entered" | "left" | "deleted" (runs delete --force) | "file_missing" (cleanup)
     rank: int
     run_uuid: str
     backtest_uuid: str
