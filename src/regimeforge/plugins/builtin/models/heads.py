@@ -19,7 +19,8 @@ Definitions (docs/models.md):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import attrs
 import numpy as np
@@ -164,3 +165,32 @@ def member_windows(train: slice, members: int, horizon: int) -> list[slice]:
             )
         out.append(slice(start, end))
     return out
+
+
+#: The prediction methods every trained model serves (one ensemble state per method).
+METHODS: tuple[str, ...] = ("direct", "recursive", "direct_multi")
+
+
+def ensemble_arrays(
+    transition: Transition,
+    val_errors: Mapping[str, np.ndarray],
+    stack: Mapping[str, tuple[np.ndarray, float]],
+) -> dict[str, np.ndarray]:
+    """The saved arrays every model type shares: transition, validation errors, stacking."""
+    arrays = {"transition_a": transition.a, "transition_b": transition.b}
+    for method in METHODS:
+        arrays[f"val_errors_{method}"] = val_errors[method]
+        arrays[f"stack_coef_{method}"] = stack[method][0]
+        arrays[f"stack_intercept_{method}"] = np.array(stack[method][1])
+    return arrays
+
+
+def ensemble_fields(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
+    """``transition``, ``val_errors`` and ``stack`` back from ``ensemble_arrays`` output."""
+    return {
+        "transition": Transition(arrays["transition_a"], arrays["transition_b"]),
+        "val_errors": {m: arrays[f"val_errors_{m}"] for m in METHODS},
+        "stack": {
+            m: (arrays[f"stack_coef_{m}"], float(arrays[f"stack_intercept_{m}"])) for m in METHODS
+        },
+    }

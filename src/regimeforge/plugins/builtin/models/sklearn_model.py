@@ -18,7 +18,7 @@ from regimeforge.domain.forecasts import MemberForecasts
 from regimeforge.plugins.builtin.models import heads
 from regimeforge.plugins.builtin.models import serialization as ser
 
-METHODS: tuple[str, ...] = ("direct", "recursive", "direct_multi")
+METHODS = heads.METHODS  # re-exported: the methods every model serves
 FORMAT = "regimeforge-sklearn-model"
 FORMAT_VERSION = 1
 
@@ -120,13 +120,8 @@ class SklearnModel:
         arrays: dict[str, np.ndarray] = {
             "steps": self.steps,
             "y_scale": self.y_scale,
-            "transition_a": self.transition.a,
-            "transition_b": self.transition.b,
+            **heads.ensemble_arrays(self.transition, self.val_errors, self.stack),
         }
-        for method in METHODS:
-            arrays[f"val_errors_{method}"] = self.val_errors[method]
-            arrays[f"stack_coef_{method}"] = self.stack[method][0]
-            arrays[f"stack_intercept_{method}"] = np.array(self.stack[method][1])
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -158,13 +153,8 @@ class SklearnModel:
             steps=arrays["steps"],
             members=members,
             y_scale=arrays["y_scale"],
-            transition=heads.Transition(arrays["transition_a"], arrays["transition_b"]),
             own_spread=bool(manifest["own_spread"]),
             feature_count=int(manifest["feature_count"]),
-            val_errors={m: arrays[f"val_errors_{m}"] for m in METHODS},
-            stack={
-                m: (arrays[f"stack_coef_{m}"], float(arrays[f"stack_intercept_{m}"]))
-                for m in METHODS
-            },
+            **heads.ensemble_fields(arrays),
             training_metrics={k: float(v) for k, v in manifest["training_metrics"].items()},
         )

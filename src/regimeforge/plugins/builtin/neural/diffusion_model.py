@@ -30,7 +30,7 @@ from regimeforge.domain.forecasts import MemberForecasts
 from regimeforge.plugins.builtin.models import heads
 from regimeforge.plugins.builtin.neural import diffusion_params as dp
 
-METHODS: tuple[str, ...] = ("direct", "recursive", "direct_multi")
+METHODS = heads.METHODS
 #: Chain points of ``recursive`` (each costs one sampling run): 0, H-1 and log-spaced between.
 RECURSIVE_POINTS = 4
 #: Paths denoised in one call (rows x samples), on a CPU and on a GPU: on a CPU batches that

@@ -24,7 +24,7 @@ from regimeforge.domain.errors import ArtifactIntegrityError
 from regimeforge.plugins.builtin.models import heads
 from regimeforge.plugins.builtin.models import serialization as ser
 from regimeforge.plugins.builtin.neural import common
-from regimeforge.plugins.builtin.neural.diffusion_model import METHODS, DiffusionModel
+from regimeforge.plugins.builtin.neural.diffusion_model import DiffusionModel
 
 FORMAT = "regimeforge-diffusion-model"
 FORMAT_VERSION = 1
@@ -41,13 +41,8 @@ def dump(model: DiffusionModel) -> bytes:
     arrays: dict[str, np.ndarray] = {
         "x_mean": model.x_mean,
         "x_std": model.x_std,
-        "transition_a": model.transition.a,
-        "transition_b": model.transition.b,
+        **heads.ensemble_arrays(model.transition, model.val_errors, model.stack),
     }
-    for method in METHODS:
-        arrays[f"val_errors_{method}"] = model.val_errors[method]
-        arrays[f"stack_coef_{method}"] = model.stack[method][0]
-        arrays[f"stack_intercept_{method}"] = np.array(model.stack[method][1])
     parts = {"arrays.npz": ser.arrays_part(**arrays)}
     hashes = {}
     for k, net in enumerate(model.nets):
@@ -102,13 +97,9 @@ def load(payload: bytes, build: Any, device: Any) -> DiffusionModel:
         x_std=arrays["x_std"],
         y_scale=float(manifest["y_scale"]),
         clip=float(manifest["clip"]),
-        transition=heads.Transition(arrays["transition_a"], arrays["transition_b"]),
         nets=nets,
         member_seeds=[int(s) for s in manifest["member_seeds"]],
         inference_defaults=dict(manifest["inference_defaults"]),
-        val_errors={m: arrays[f"val_errors_{m}"] for m in METHODS},
-        stack={
-            m: (arrays[f"stack_coef_{m}"], float(arrays[f"stack_intercept_{m}"])) for m in METHODS
-        },
+        **heads.ensemble_fields(arrays),
         training_metrics={k: float(v) for k, v in manifest["training_metrics"].items()},
     )

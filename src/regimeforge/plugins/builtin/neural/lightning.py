@@ -32,7 +32,7 @@ from regimeforge.domain.errors import ArtifactIntegrityError, ConfigError, Probl
 from regimeforge.domain.forecasts import PreparedData
 from regimeforge.plugins.builtin.models import heads
 from regimeforge.plugins.builtin.models import serialization as ser
-from regimeforge.plugins.builtin.models.sklearn_model import METHODS, SklearnModel
+from regimeforge.plugins.builtin.models.sklearn_model import SklearnModel
 from regimeforge.plugins.builtin.models.sklearn_models import (
     clean_features,
     finite_rows,
@@ -102,13 +102,8 @@ class LightningModel(SklearnModel):
         arrays: dict[str, np.ndarray] = {
             "steps": self.steps,
             "y_scale": self.y_scale,
-            "transition_a": self.transition.a,
-            "transition_b": self.transition.b,
+            **heads.ensemble_arrays(self.transition, self.val_errors, self.stack),
         }
-        for method in METHODS:
-            arrays[f"val_errors_{method}"] = self.val_errors[method]
-            arrays[f"stack_coef_{method}"] = self.stack[method][0]
-            arrays[f"stack_intercept_{method}"] = np.array(self.stack[method][1])
         for k, member in enumerate(self.members):
             arrays[f"x_mean_{k}"], arrays[f"x_std_{k}"] = member.x_mean, member.x_std
         parts, hashes = {"arrays.npz": ser.arrays_part(**arrays)}, {}
@@ -159,14 +154,9 @@ class LightningModel(SklearnModel):
             steps=arrays["steps"],
             members=members,
             y_scale=arrays["y_scale"],
-            transition=heads.Transition(arrays["transition_a"], arrays["transition_b"]),
             own_spread=False,
             feature_count=int(manifest["feature_count"]),
-            val_errors={m: arrays[f"val_errors_{m}"] for m in METHODS},
-            stack={
-                m: (arrays[f"stack_coef_{m}"], float(arrays[f"stack_intercept_{m}"]))
-                for m in METHODS
-            },
+            **heads.ensemble_fields(arrays),
             training_metrics={k: float(v) for k, v in manifest["training_metrics"].items()},
             net_spec=spec,
         )
