@@ -14,7 +14,7 @@ is only reported (``ArtifactDeleteFailed``): ``models cleanup`` removes files of
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,10 +31,17 @@ from regimeforge.domain.events import (
     RunCompleted,
 )
 from regimeforge.domain.ports import ArtifactStore, UnitOfWork
-from regimeforge.domain.regime_bests import Gate, best_candidates, to_candidates, update_bests
+from regimeforge.domain.regime_bests import (
+    BestsUpdate,
+    Gate,
+    best_candidates,
+    to_candidates,
+    update_bests,
+)
 from regimeforge.domain.regimes import RegimeBest, RegimeBestChange
 from regimeforge.domain.states import ItemStatus
 from regimeforge.domain.usecases.items import advance_queue
+from regimeforge.domain.usecases.ranks import holdings
 from regimeforge.domain.usecases.tasks import BacktestRecord, WorkerResult
 
 #: The bits ``uuid.uuid4`` sets (version 4, RFC 4122 variant) and the ones it clears first.
@@ -111,12 +118,31 @@ def backtests_of(
     ]
 
 
-def _holdings(tops: Mapping[str, Sequence[RegimeBest]]) -> dict[str, tuple[str, ...]]:
-    held: dict[str, list[str]] = {}
-    for regime, entries in sorted(tops.items()):
-        for entry in entries:
-            held.setdefault(entry.run_uuid, []).append(regime)
-    return {run: tuple(sorted(set(regimes))) for run, regimes in held.items()}
+def decide_bests(
+    uow: UnitOfWork,
+    backtests: Sequence[InferenceBacktest],
+    run_uuid: str,
+    policy: RecordPolicy,
+    at: datetime,
+) -> tuple[dict[str, list[RegimeBest]], BestsUpdate]:
+    """Inside ``uow``: the stored top-N of every regime and their update by ``backtests``."""
+    regimes = [r.name for r in uow.regimes.list(active_only=True)]
+    best = best_candidates(
+        ((b.backtest_uuid, b.regime_metrics) for b in backtests),
+        regimes,
+        policy.primary_metric,
+        policy.higher_is_better,
+    )
+    current = uow.bests.all()
+    update = update_bests(
+        current,
+        to_candidates(best, run_uuid=run_uuid, achieved_at=at),
+        top_n=policy.keep_top_n_per_regime,
+        higher_is_better=policy.higher_is_better,
+        at=at,
+        gate=policy.gate,
+    )
+    return current, update
 
 
 def improvement_events(changes: Sequence[RegimeBestChange]) -> list[Event]:
@@ -168,25 +194,9 @@ def record_evaluation(
             # Reading the queue first locks its row on PostgreSQL: coordinators sharing the
             # queue then record one at a time, so none decides regime bests on stale ones.
             locked = uow.queues.get(item.queue_uuid) if item is not None else None
-            regimes = [r.name for r in uow.regimes.list(active_only=True)]
-            best = best_candidates(
-                ((b.backtest_uuid, b.regime_metrics) for b in backtests),
-                regimes,
-                policy.primary_metric,
-                policy.higher_is_better,
-            )
-            current = uow.bests.all()
-            update = update_bests(
-                current,
-                to_candidates(best, run_uuid=run.run_uuid, achieved_at=at),
-                top_n=policy.keep_top_n_per_regime,
-                higher_is_better=policy.higher_is_better,
-                at=at,
-                gate=policy.gate,
-            )
-            final = {**current, **{k: list(v) for k, v in update.tops.items()}}
-            holdings = _holdings(final)
-            best_regimes = holdings.get(run.run_uuid, ())
+            current, update = decide_bests(uow, backtests, run.run_uuid, policy, at)
+            held = holdings({**current, **update.tops})
+            best_regimes = held.get(run.run_uuid, ())
             kept = bool(best_regimes) or not policy.delete_non_best_models
             done = run.complete(
                 at,
@@ -208,7 +218,7 @@ def record_evaluation(
             touched = {c.run_uuid for c in update.changes} - {run.run_uuid}
             for other_uuid in sorted(touched):
                 other = uow.runs.get(other_uuid)
-                changes: dict[str, Any] = {"best_regimes": holdings.get(other_uuid, ())}
+                changes: dict[str, Any] = {"best_regimes": held.get(other_uuid, ())}
                 if other_uuid in update.runs_without_rank and policy.delete_non_best_models:
                     changes["is_model_kept"] = False
                     if other.is_model_kept and other.model_file_path:

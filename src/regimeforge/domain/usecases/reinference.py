@@ -28,12 +28,12 @@ from regimeforge.domain.entities import InferenceBacktest, TrainingRun
 from regimeforge.domain.errors import ConfigError, Problem
 from regimeforge.domain.events import Event
 from regimeforge.domain.ports import ArtifactStore, UnitOfWork
-from regimeforge.domain.regime_bests import best_candidates, to_candidates, update_bests
 from regimeforge.domain.regimes import RegimeBestChange
 from regimeforge.domain.states import RunStatus
 from regimeforge.domain.usecases.ranks import holdings
 from regimeforge.domain.usecases.record import (
     RecordPolicy,
+    decide_bests,
     delete_artifact,
     improvement_events,
     new_id,
@@ -124,22 +124,7 @@ def record_reinference(
         fresh = {r.inference_hash: r for r in records if r.inference_hash not in existing}
         backtests = [_backtest(run_uuid, r, at, ids()) for r in fresh.values()]
         uow.backtests.add_many(backtests)
-        regimes = [r.name for r in uow.regimes.list(active_only=True)]
-        best = best_candidates(
-            ((b.backtest_uuid, b.regime_metrics) for b in backtests),
-            regimes,
-            policy.primary_metric,
-            policy.higher_is_better,
-        )
-        current = uow.bests.all()
-        update = update_bests(
-            current,
-            to_candidates(best, run_uuid=run_uuid, achieved_at=at),
-            top_n=policy.keep_top_n_per_regime,
-            higher_is_better=policy.higher_is_better,
-            at=at,
-            gate=policy.gate,
-        )
+        current, update = decide_bests(uow, backtests, run_uuid, policy, at)
         for regime, top in update.tops.items():
             uow.bests.replace(regime, top)
         uow.bests.add_history(update.changes)
