@@ -26,6 +26,7 @@ import attrs
 import numpy as np
 
 from regimeforge.domain.errors import DataError, Problem
+from regimeforge.domain.forecasts import MemberForecasts
 
 MAX_HEADS = 10
 ALL_CHAIN_POINTS_UP_TO = 32
@@ -194,3 +195,28 @@ def ensemble_fields(arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
             m: (arrays[f"stack_coef_{m}"], float(arrays[f"stack_intercept_{m}"])) for m in METHODS
         },
     }
+
+
+def feature_rows(features: np.ndarray, feature_count: int) -> np.ndarray:
+    """(n, feature_count) float rows with non-finite values set to 0; DataError otherwise."""
+    x = np.asarray(features, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != feature_count:
+        raise DataError([Problem("features", f"expected (n, {feature_count}) rows, got {x.shape}")])
+    return np.where(np.isfinite(x), x, 0.0)
+
+
+def member_forecasts(
+    values: np.ndarray,
+    spread: np.ndarray | None,
+    val_errors: np.ndarray,
+    stack: tuple[np.ndarray, float],
+) -> MemberForecasts:
+    """``MemberForecasts`` of one method from member values and that method's ensemble state."""
+    coef, intercept = stack
+    return MemberForecasts(
+        values=values,
+        val_errors=val_errors.copy(),
+        stack_coef=coef.copy(),
+        stack_intercept=float(intercept),
+        spread=spread,
+    )

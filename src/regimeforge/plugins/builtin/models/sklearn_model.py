@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from regimeforge.domain.errors import ConfigError, DataError, Problem
+from regimeforge.domain.errors import ConfigError, Problem
 from regimeforge.domain.forecasts import MemberForecasts
 from regimeforge.plugins.builtin.models import heads
 from regimeforge.plugins.builtin.models import serialization as ser
@@ -98,20 +98,9 @@ class SklearnModel:
         self, features: np.ndarray, method: str, params: Mapping[str, Any] | None = None
     ) -> MemberForecasts:
         """``MemberForecasts`` of ``method`` for (n, f) feature rows (non-finite values -> 0)."""
-        x = np.asarray(features, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != self.feature_count:
-            raise DataError(
-                [Problem("features", f"expected (n, {self.feature_count}) rows, got {x.shape}")]
-            )
-        values, spread = self.member_values(np.where(np.isfinite(x), x, 0.0), method)
-        coef, intercept = self.stack[method]
-        return MemberForecasts(
-            values=values,
-            val_errors=self.val_errors[method].copy(),
-            stack_coef=coef.copy(),
-            stack_intercept=float(intercept),
-            spread=spread,
-        )
+        x = heads.feature_rows(features, self.feature_count)
+        values, spread = self.member_values(x, method)
+        return heads.member_forecasts(values, spread, self.val_errors[method], self.stack[method])
 
     def to_bytes(self) -> bytes:
         """The model as a bundle: manifest, arrays (.npz) and one pickled estimator per member."""

@@ -25,7 +25,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from regimeforge.domain.errors import ConfigError, DataError, Problem
+from regimeforge.domain.errors import ConfigError, Problem
 from regimeforge.domain.forecasts import MemberForecasts
 from regimeforge.plugins.builtin.models import heads
 from regimeforge.plugins.builtin.neural import diffusion_params as dp
@@ -213,20 +213,9 @@ class DiffusionModel:
     ) -> MemberForecasts:
         """``MemberForecasts`` of ``method`` for (n, f) rows; ``params``: n_samples, sampling_steps,
         sampler (the type's defaults for those left out)."""
-        x = np.asarray(features, dtype=np.float64)
-        if x.ndim != 2 or x.shape[1] != self.feature_count:
-            raise DataError(
-                [Problem("features", f"expected (n, {self.feature_count}) rows, got {x.shape}")]
-            )
-        values, spread = self.member_values(np.where(np.isfinite(x), x, 0.0), method, params)
-        coef, intercept = self.stack[method]
-        return MemberForecasts(
-            values=values,
-            val_errors=self.val_errors[method].copy(),
-            stack_coef=coef.copy(),
-            stack_intercept=float(intercept),
-            spread=spread,
-        )
+        x = heads.feature_rows(features, self.feature_count)
+        values, spread = self.member_values(x, method, params)
+        return heads.member_forecasts(values, spread, self.val_errors[method], self.stack[method])
 
     def to_bytes(self) -> bytes:
         """The model as a bundle (``diffusion_store``)."""
