@@ -3,6 +3,7 @@ the ORM rows and the migrations agree; the four default regimes are seeded."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -121,6 +122,27 @@ def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(sqlite_url: 
     finally:
         engine.dispose()
     assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 30000}
+
+
+def test_a_new_sqlite_database_gets_8_kib_pages_and_an_old_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    old = tmp_path / "old.db"
+    with contextlib.closing(sqlite3.connect(old)) as conn:  # made before: 4 KiB pages
+        conn.execute("CREATE TABLE t (x)")
+        conn.commit()
+    sizes = {}
+    for name in ("new.db", "old.db"):
+        engine = make_engine(f"sqlite:///{tmp_path / name}")
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS u (x)")
+                sizes[name] = conn.exec_driver_sql("PRAGMA page_size").scalar()
+        finally:
+            engine.dispose()
+    assert sizes == {"new.db": 8192, "old.db": 4096}
 
 
 def test_asking_a_missing_sqlite_database_for_its_revision_creates_nothing(tmp_path: Path) -> None:
