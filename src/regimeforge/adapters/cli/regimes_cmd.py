@@ -14,6 +14,7 @@ from rich.table import Table
 
 from regimeforge.adapters.cli.common import WorkspaceOption, console, open_ws
 from regimeforge.domain.errors import ConfigError, DataError, Problem
+from regimeforge.domain.ids import short_backtest_id
 from regimeforge.domain.regime_detection import parse_definition_rules
 from regimeforge.domain.regimes import DEFAULT_REGIME_DEFINITIONS, RegimeDefinition
 
@@ -204,7 +205,7 @@ def best(workspace: WorkspaceOption = None) -> None:
                 str(entry.rank),
                 f"{entry.performance_score:.4f}",
                 entry.run_uuid[:8],
-                entry.backtest_uuid[:8],
+                short_backtest_id(entry.backtest_uuid),
                 when,
             )
     console.print(table if tops else "no regime bests yet")

@@ -22,6 +22,7 @@ from regimeforge.adapters.cli.run_views import (
     when,
 )
 from regimeforge.domain.errors import ConfigError, Problem
+from regimeforge.domain.ids import short_backtest_id
 
 Json = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables")]
 #: Short table headers of TABLE_METRICS.
@@ -138,7 +139,7 @@ def _print_results(metric: str, ordered: list[Any], n: int, ranks: list[Any]) ->
             table.add_column(column)
         for b in ranks:
             table.add_row(b.regime_name, str(b.rank), number(b.performance_score),
-                          b.backtest_uuid[:8], when(b.achieved_at))  # fmt: skip
+                          short_backtest_id(b.backtest_uuid), when(b.achieved_at))  # fmt: skip
         console.print(table)
     if not ordered or n == 0:
         return
@@ -149,7 +150,7 @@ def _print_results(metric: str, ordered: list[Any], n: int, ranks: list[Any]) ->
         table.add_column(column, justify="left" if left else "right", no_wrap=True)
     for b in ordered[:n]:
         metrics = (number(b.backtest_metrics.get(m), 3) for m in _SHORT)
-        table.add_row(b.backtest_uuid[:8], inference_text(b), *metrics)
+        table.add_row(short_backtest_id(b.backtest_uuid), inference_text(b), *metrics)
     console.print(table)
 
 

@@ -27,6 +27,7 @@ from regimeforge.domain.events import (
     RunSkipped,
     RunStarted,
 )
+from regimeforge.domain.ids import new_id
 from regimeforge.domain.ports import (
     ArtifactStore,
     CheckpointStore,
@@ -38,7 +39,7 @@ from regimeforge.domain.ports import (
 from regimeforge.domain.states import ItemStatus, QueueStatus
 from regimeforge.domain.usecases import items as item_tx
 from regimeforge.domain.usecases.queue_session import InFlight, Prepared, QueueSession, describe
-from regimeforge.domain.usecases.record import new_id, record_evaluation
+from regimeforge.domain.usecases.record import record_evaluation
 from regimeforge.domain.usecases.runner_support import (
     QueueOutcome,
     RunnerSettings,
@@ -205,7 +206,6 @@ class _Loop(QueueSession):
                     policy=self.r.settings.policy,
                     artifacts=self.r.artifacts,
                     at=self.now(),
-                    ids=self.r.ids,
                 )
             except Exception as exc:  # recording failed: the run fails, the queue goes on
                 error = exc

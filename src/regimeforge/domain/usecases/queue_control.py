@@ -17,10 +17,10 @@ from regimeforge.domain.canonical import normalise, sha256_of
 from regimeforge.domain.config import ModelConfig
 from regimeforge.domain.entities import QueueItem, TrainingQueue
 from regimeforge.domain.errors import ConfigError, InputError, Problem
+from regimeforge.domain.ids import new_id
 from regimeforge.domain.ports import CheckpointStore, UnitOfWork
 from regimeforge.domain.states import ItemStatus, QueueStatus
 from regimeforge.domain.usecases.items import recount_queue
-from regimeforge.domain.usecases.record import new_id
 
 _FINAL = (QueueStatus.COMPLETED, QueueStatus.CANCELLED)
 

@@ -13,7 +13,6 @@ is only reported (``ArtifactDeleteFailed``): ``models cleanup`` removes files of
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -30,6 +29,7 @@ from regimeforge.domain.events import (
     RegimeImproved,
     RunCompleted,
 )
+from regimeforge.domain.ids import new_ordered_id
 from regimeforge.domain.ports import ArtifactStore, UnitOfWork
 from regimeforge.domain.regime_bests import (
     BestsUpdate,
@@ -43,20 +43,6 @@ from regimeforge.domain.states import ItemStatus
 from regimeforge.domain.usecases.items import advance_queue
 from regimeforge.domain.usecases.ranks import holdings
 from regimeforge.domain.usecases.tasks import BacktestRecord, WorkerResult
-
-#: The bits ``uuid.uuid4`` sets (version 4, RFC 4122 variant) and the ones it clears first.
-_V4_SET = (4 << 76) | (0x8000 << 48)
-_V4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
-
-
-def new_id() -> str:
-    """A new random uuid (version 4, hex) for runs and backtests.
-
-    The same value ``uuid.uuid4().hex`` gives, without building a ``UUID`` object: recording a
-    model makes 135 of them, and the objects cost more than the random bytes.
-    """
-    bits = int.from_bytes(os.urandom(16), "big")
-    return f"{(bits & _V4_CLEAR) | _V4_SET:032x}"
 
 
 @attrs.frozen
@@ -100,7 +86,7 @@ def _inference(record: BacktestRecord) -> InferenceConfig:
 
 
 def backtests_of(
-    run_uuid: str, result: WorkerResult, at: datetime, ids: Callable[[], str] = new_id
+    run_uuid: str, result: WorkerResult, at: datetime, ids: Callable[[], str] = new_ordered_id
 ) -> list[InferenceBacktest]:
     """The backtest entities of a worker result."""
     return [
@@ -181,7 +167,7 @@ def record_evaluation(
     policy: RecordPolicy,
     artifacts: ArtifactStore,
     at: datetime,
-    ids: Callable[[], str] = new_id,
+    ids: Callable[[], str] = new_ordered_id,
 ) -> Recorded:
     """Record a finished model (see the module docstring); ``uow`` is not yet entered."""
     name = result.artifact.name

@@ -27,6 +27,7 @@ from regimeforge.domain.config import InferenceConfig
 from regimeforge.domain.entities import InferenceBacktest, TrainingRun
 from regimeforge.domain.errors import ConfigError, Problem
 from regimeforge.domain.events import Event
+from regimeforge.domain.ids import new_ordered_id
 from regimeforge.domain.ports import ArtifactStore, UnitOfWork
 from regimeforge.domain.regimes import RegimeBestChange
 from regimeforge.domain.states import RunStatus
@@ -36,7 +37,6 @@ from regimeforge.domain.usecases.record import (
     decide_bests,
     delete_artifact,
     improvement_events,
-    new_id,
 )
 from regimeforge.domain.usecases.tasks import BacktestRecord
 
@@ -108,7 +108,7 @@ def record_reinference(
     policy: RecordPolicy,
     artifacts: ArtifactStore,
     at: datetime,
-    ids: Callable[[], str] = new_id,
+    ids: Callable[[], str] = new_ordered_id,
 ) -> Reinference:
     """Record the backtests of a re-run inner loop (see the module docstring)."""
     gone: list[tuple[str, str]] = []
