@@ -20,7 +20,7 @@ from fake_models import FakeDataSource, FakeFeatureBuilder, FakeModel, FakeTrain
 from fake_storage import FakeDatabase, FakeUnitOfWork
 from regimeforge.domain.errors import ArtifactIntegrityError, CheckpointError
 from regimeforge.domain.ports import ArtifactInfo
-from regimeforge.domain.usecases.checkpoints import validate_checkpoint
+from regimeforge.domain.usecases.checkpoints import CheckpointDocument, validate_checkpoint
 
 __all__ = [
     "FakeArtifactStore",
@@ -81,10 +81,18 @@ class FakeCheckpointStore:
         self.texts: dict[str, str] = {}
         self._n = itertools.count(1)
 
-    def save(self, payload: dict[str, Any]) -> str:
-        path = f"mem://{payload['queue_uuid']}/{next(self._n):04d}.json"
-        self.texts[path] = json.dumps(payload)
+    def save(self, checkpoint: CheckpointDocument | dict[str, Any]) -> str:
+        if not isinstance(checkpoint, CheckpointDocument):
+            checkpoint = CheckpointDocument.of(checkpoint)
+        path = f"mem://{checkpoint.queue_uuid}/{next(self._n):04d}.json"
+        self.texts[path] = checkpoint.text
         return path
+
+    def keep_latest(self, queue_uuid: str, keep: int) -> int:
+        old = self.list(queue_uuid)[max(keep, 1) :]
+        for path in old:
+            del self.texts[path]
+        return len(old)
 
     def load(self, path: str) -> dict[str, Any]:
         try:

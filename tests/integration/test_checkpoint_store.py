@@ -12,7 +12,7 @@ from regimeforge.adapters.checkpoints import JsonCheckpointStore
 from regimeforge.domain.entities import QueueItem, TrainingQueue
 from regimeforge.domain.errors import CheckpointError
 from regimeforge.domain.states import ItemStatus
-from regimeforge.domain.usecases.checkpoints import build_checkpoint, checksum_of
+from regimeforge.domain.usecases.checkpoints import FinishedLog, build_checkpoint, checksum_of
 
 T0 = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
 
@@ -88,3 +88,27 @@ def test_prune_and_delete_for(tmp_path: Path) -> None:
     assert not Path(old).exists() and Path(new).exists()
     assert store.delete_for("q1") == 1 and store.list() == [q2]
     assert JsonCheckpointStore(tmp_path / "never-made").list() == []
+
+
+def test_keep_latest_deletes_all_but_the_newest_of_one_queue(tmp_path: Path) -> None:
+    store = JsonCheckpointStore(tmp_path)
+    mine = [store.save(payload(at=T0 + timedelta(minutes=m))) for m in range(5)]
+    other = store.save(payload("q2", at=T0))
+    assert store.keep_latest("q1", 2) == 3
+    assert store.list("q1") == mine[:-3:-1] and store.list("q2") == [other]
+    assert store.keep_latest("q1", 0) == 1  # at least the newest stays
+    assert store.list("q1") == [mine[-1]]
+
+
+def test_a_document_is_written_as_its_text_and_loads_verified(tmp_path: Path) -> None:
+    queue = TrainingQueue("q1", "demo", {"grid": {"horizon": [5, 10]}}, 2, current_index=1)
+    log = FinishedLog()
+    log.reload([QueueItem("q1", 0, "h0", status=ItemStatus.COMPLETED, run_uuid="r0")])
+    document = log.document(queue, {}, {"trained": 1}, T0)
+    path = Path(store_path := JsonCheckpointStore(tmp_path).save(document))
+    assert path.read_text() == document.text + "\n"
+    assert path.name.startswith("q1-20260401T080000")
+    loaded = JsonCheckpointStore(tmp_path).load(store_path)
+    assert loaded["completed_runs"] == [
+        {"index": 0, "config_hash": "h0", "run_uuid": "r0", "status": "completed"}
+    ]

@@ -25,6 +25,7 @@ from regimeforge.domain.events import (
     RunStarted,
 )
 from regimeforge.domain.states import ItemStatus, QueueStatus, RunStatus
+from regimeforge.domain.usecases.items import record_failure
 from regimeforge.domain.usecases.queue_control import request_cancel, request_pause, retry_failed
 from regimeforge.domain.usecases.runner_support import MB
 
@@ -248,6 +249,39 @@ def test_checkpoints_are_written_every_interval() -> None:
     assert [e.current_index for e in rig.of(CheckpointSaved)] == [2, 4]
     latest = rig.checkpoints.load(rig.checkpoints.latest(rig.queue.queue_uuid))
     assert latest["current_index"] == 4 and len(latest["completed_runs"]) == 4
+
+
+def test_a_checkpoint_lists_items_another_coordinator_finished_meanwhile() -> None:
+    # The session keeps the finished items between checkpoints; when the queue's counters say
+    # that someone else finished an item too, it reads the list again.
+    rig = Rig(9, auto_checkpoint_interval=2)  # 8 of its own: the last checkpoint has all
+    other = []
+
+    def other_coordinator_fails_one(event: object) -> None:
+        if isinstance(event, CheckpointSaved) and not other:
+            with rig.db.uow() as uow:
+                item = uow.queues.claim_next(rig.queue.queue_uuid, "elsewhere:1:x", AT)
+                uow.commit()
+            assert item is not None
+            other.append(item.index)
+            record_failure(rig.db.uow(), item=item, run=None, error="E: elsewhere", at=AT)
+
+    rig.hooks.append(other_coordinator_fails_one)
+    outcome = rig.run()
+    assert outcome.status is QueueStatus.COMPLETED and outcome.failed == 1
+    latest = rig.checkpoints.load(rig.checkpoints.latest(rig.queue.queue_uuid))
+    assert [f["index"] for f in latest["failed_runs"]] == other
+    assert latest["failed_runs"][0]["error"] == "E: elsewhere"
+    assert sorted(c["index"] for c in latest["completed_runs"]) == sorted(set(range(9)) - {*other})
+
+
+def test_only_the_newest_checkpoints_of_a_queue_are_kept() -> None:
+    rig = Rig(7, auto_checkpoint_interval=1, checkpoints_kept_per_queue=3)
+    rig.run()
+    assert len(rig.of(CheckpointSaved)) == 7
+    kept = rig.checkpoints.list(rig.queue.queue_uuid)
+    assert kept == [e.path for e in rig.of(CheckpointSaved)][-3:][::-1]
+    assert len(rig.checkpoints.load(kept[0])["completed_runs"]) == 7
 
 
 def test_a_corrupt_checkpoint_is_refused_and_the_database_state_used() -> None:

@@ -16,6 +16,7 @@ from regimeforge.domain.states import ItemStatus
 from regimeforge.domain.usecases.checkpoints import (
     CHECKPOINT_VERSION,
     FIELDS,
+    FinishedLog,
     build_checkpoint,
     checksum_of,
     validate_checkpoint,
@@ -94,3 +95,89 @@ def test_a_field_of_the_wrong_type_is_named() -> None:
     data["checksum"] = checksum_of(data)
     with pytest.raises(CheckpointError, match="completed_runs have the wrong type"):
         validate_checkpoint(data)
+
+
+def reference(queue: TrainingQueue, items: dict[int, QueueItem], bests: dict, stats: dict) -> dict:
+    """The payload built field by field with plain dicts (not from joined text), with checksum."""
+    done = [items[i] for i in sorted(items)]
+    data = {
+        "queue_uuid": queue.queue_uuid,
+        "checkpoint_version": CHECKPOINT_VERSION,
+        "created_at": AT.isoformat(),
+        "config_grid": queue.config_grid,
+        "current_index": queue.current_index,
+        "total_configs": queue.total_configs,
+        "completed_runs": [
+            {"index": i.index, "config_hash": i.config_hash, "run_uuid": i.run_uuid,
+             "status": i.status.value}
+            for i in done if i.status in (ItemStatus.COMPLETED, ItemStatus.SKIPPED)
+        ],
+        "failed_runs": [
+            {"index": i.index, "config_hash": i.config_hash, "run_uuid": i.run_uuid,
+             "error": i.error or ""}
+            for i in done if i.status is ItemStatus.FAILED
+        ],
+        "regime_bests": {
+            regime: [{"rank": b.rank, "run_uuid": b.run_uuid, "backtest_uuid": b.backtest_uuid,
+                      "performance_score": b.performance_score} for b in entries]
+            for regime, entries in bests.items()
+        },
+        "statistics": stats,
+    }  # fmt: skip
+    data["checksum"] = checksum_of(data)
+    return data
+
+
+FINAL = [ItemStatus.COMPLETED, ItemStatus.SKIPPED, ItemStatus.FAILED]
+FINISHES = st.lists(
+    st.tuples(
+        st.integers(0, 30),
+        st.sampled_from([*FINAL, ItemStatus.PENDING]),
+        st.text('abc\u00e9"\\\n', max_size=6),
+    ),
+    max_size=60,
+)
+
+
+@given(finishes=FINISHES, score=st.floats(-1e6, 1e6), reload_at=st.integers(0, 60))
+def test_a_log_kept_up_to_date_writes_what_a_fresh_build_would(
+    finishes: list[tuple[int, ItemStatus, str]], score: float, reload_at: int
+) -> None:
+    # Items finish (or go back to pending) in any order, some several times; the log is
+    # reloaded from the items at some point, as a coordinator does after others' work.
+    queue = TrainingQueue("q1", "demo", {"grid": {"horizon": [5, 10]}, "x": 1.0}, 31)
+    log, state = FinishedLog(), {}
+    for step, (index, status, text) in enumerate(finishes):
+        if step == reload_at:
+            log.reload(state.values())
+        item = QueueItem("q1", index, f"h{index}", status=status, run_uuid=f"r{step}",
+                         error=f"E: {text}" if status is ItemStatus.FAILED else None)  # fmt: skip
+        log.add(item)
+        if status is ItemStatus.PENDING:
+            state.pop(index, None)
+        else:
+            state[index] = item
+    bests = {"calm_ranging": [RegimeBest("calm_ranging", 1, "r0", "b0", score)]}
+    stats = {"trained": len(state), "elapsed_seconds": 1.5}
+    document = log.document(queue, bests, stats, AT)
+    written = json.loads(document.text)
+    assert written == reference(queue, state, bests, stats)
+    assert validate_checkpoint(written).checksum == written["checksum"]
+    assert document.queue_uuid == "q1" and document.created_at == AT.isoformat()
+
+
+def test_the_log_agrees_with_the_queue_only_when_loaded_and_the_counts_match() -> None:
+    queue = TrainingQueue("q1", "demo", {}, 5, completed_count=1, skipped_count=1, failed_count=1)
+    log = FinishedLog()
+    finished = [
+        QueueItem("q1", 0, "h0", status=ItemStatus.COMPLETED, run_uuid="r0"),
+        QueueItem("q1", 1, "h1", status=ItemStatus.SKIPPED, run_uuid="r0"),
+        QueueItem("q1", 2, "h2", status=ItemStatus.FAILED, error="boom"),
+    ]
+    for item in finished:
+        log.add(item)
+    assert not log.agrees_with(queue)  # never read from the database: not trusted
+    log.reload(finished)
+    assert log.agrees_with(queue)
+    log.add(QueueItem("q1", 3, "h3", status=ItemStatus.FAILED, error="elsewhere"))
+    assert not log.agrees_with(queue)  # a failure the queue's counters do not know

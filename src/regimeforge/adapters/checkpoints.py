@@ -1,10 +1,12 @@
 """``JsonCheckpointStore``: checkpoint files under ``checkpoints_dir`` (the CheckpointStore port).
 
-One file per checkpoint, ``<queue_uuid>-<UTC time>.json``, written atomically (a temporary file
+One file per checkpoint, ``<queue_uuid>-<UTC time>.json`` (compact canonical JSON, as the domain's
+``CheckpointDocument`` gives it), written atomically (a temporary file
 in the same folder, flushed and fsynced, then ``os.replace`` and an fsync of the folder), so a
 crash leaves the old file or the new one, never half of one. ``load`` refuses (CheckpointError)
 anything unreadable, truncated, of another version or failing its checksum; the caller then
-uses the database state.
+uses the database state. ``keep_latest`` deletes all but a queue's newest files (a long queue
+writes one every ``auto_checkpoint_interval`` models), ``prune`` those past an age.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from regimeforge.domain.errors import CheckpointError
-from regimeforge.domain.usecases.checkpoints import validate_checkpoint
+from regimeforge.domain.usecases.checkpoints import CheckpointDocument, validate_checkpoint
 
 _NAME = re.compile(r"^(?P<queue>.+)-(?P<stamp>\d{8}T\d{6}\d{6}Z)(?:-\d+)?\.json$")
 _STAMP = "%Y%m%dT%H%M%S%fZ"
@@ -58,17 +60,19 @@ class JsonCheckpointStore:
     def __init__(self, folder: Path | str) -> None:
         self.folder = Path(folder)
 
-    def save(self, payload: Mapping[str, Any]) -> str:
-        """Write a checkpoint; returns its path."""
+    def save(self, checkpoint: CheckpointDocument | Mapping[str, Any]) -> str:
+        """Write a checkpoint (a document, or a payload written as it is); returns its path."""
+        if not isinstance(checkpoint, CheckpointDocument):
+            checkpoint = CheckpointDocument.of(checkpoint)
         self.folder.mkdir(parents=True, exist_ok=True)
-        created = _parse_time(str(payload.get("created_at", ""))) or datetime.now(UTC)
-        base = f"{payload['queue_uuid']}-{created.astimezone(UTC).strftime(_STAMP)}"
+        created = _parse_time(checkpoint.created_at) or datetime.now(UTC)
+        base = f"{checkpoint.queue_uuid}-{created.astimezone(UTC).strftime(_STAMP)}"
         path = self.folder / f"{base}.json"
         n = 1
         while path.exists():  # two checkpoints in the same microsecond keep both
             path = self.folder / f"{base}-{n}.json"
             n += 1
-        write_atomically(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+        write_atomically(path, checkpoint.text + "\n")
         return str(path)
 
     def load(self, path: str) -> dict[str, Any]:
@@ -112,6 +116,13 @@ class JsonCheckpointStore:
         for path in paths:
             Path(path).unlink(missing_ok=True)
         return len(paths)
+
+    def keep_latest(self, queue_uuid: str, keep: int) -> int:
+        """Delete all but the ``keep`` newest checkpoints of a queue; returns how many went."""
+        old = self.list(queue_uuid)[max(keep, 1) :]
+        for path in old:
+            Path(path).unlink(missing_ok=True)
+        return len(old)
 
     def prune(self, older_than: datetime) -> int:
         """Delete checkpoints (of any queue) written before ``older_than``; returns how many."""

@@ -66,6 +66,7 @@ def runner_settings_of(
         max_parallel=max(1, max_parallel or settings.max_parallel),
         auto_checkpoint_interval=settings.auto_checkpoint_interval,
         max_checkpoint_age_days=settings.max_checkpoint_age_days,
+        checkpoints_kept_per_queue=settings.checkpoints_kept_per_queue,
         max_consecutive_failures=settings.max_consecutive_failures,
         disk_reserve_bytes=int(settings.disk_reserve_mb) * MB,
         artifacts_path=str(settings.artifacts_dir),

@@ -32,6 +32,7 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType(
         "artifacts_dir": "artifacts",
         "checkpoints_dir": "checkpoints",
         "max_checkpoint_age_days": 30,
+        "checkpoints_kept_per_queue": 10,
         "max_parallel_queues": 1,
         "auto_checkpoint_interval": 10,
         "max_inference_workers": 4,
@@ -170,6 +171,7 @@ class Settings:
     artifacts_dir: Path
     checkpoints_dir: Path
     max_checkpoint_age_days: int
+    checkpoints_kept_per_queue: int
     max_parallel_queues: int
     auto_checkpoint_interval: int
     max_inference_workers: int

@@ -210,6 +210,7 @@ SCHEMA = Block(
         "artifacts_dir": Str(),
         "checkpoints_dir": Str(),
         "max_checkpoint_age_days": Int(0, 36_500),
+        "checkpoints_kept_per_queue": Int(1, 1_000_000),
         "max_parallel_queues": Int(1, 1024),
         "auto_checkpoint_interval": Int(1, 1_000_000),
         "max_inference_workers": Int(1, 1024),

@@ -10,7 +10,7 @@ import builtins
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import numpy as np
@@ -22,6 +22,9 @@ from regimeforge.domain.events import Event
 from regimeforge.domain.forecasts import MemberForecasts, PreparedData
 from regimeforge.domain.regimes import RegimeBest, RegimeBestChange, RegimeDefinition
 from regimeforge.domain.states import ItemStatus, RunStatus
+
+if TYPE_CHECKING:
+    from regimeforge.domain.usecases.checkpoints import CheckpointDocument
 
 # --- storage --------------------------------------------------------------------------------
 
@@ -226,8 +229,8 @@ class ArtifactStore(Protocol):
 class CheckpointStore(Protocol):
     """Checkpoint files (JSON with checksum), written atomically."""
 
-    def save(self, payload: Mapping[str, Any]) -> str:
-        """Write a checkpoint; returns its path."""
+    def save(self, checkpoint: CheckpointDocument | Mapping[str, Any]) -> str:
+        """Write a checkpoint (a document, or a payload written as it is); returns its path."""
 
     def load(self, path: str) -> dict[str, Any]:
         """Read and verify; CheckpointError on corrupt, truncated or wrong-version files."""
@@ -240,6 +243,9 @@ class CheckpointStore(Protocol):
 
     def delete_for(self, queue_uuid: str) -> int:
         """Delete a queue's checkpoints; returns how many."""
+
+    def keep_latest(self, queue_uuid: str, keep: int) -> int:
+        """Delete all but the ``keep`` newest checkpoints of a queue; returns how many went."""
 
     def prune(self, older_than: datetime) -> int:
         """Delete checkpoints older than a time; returns how many."""

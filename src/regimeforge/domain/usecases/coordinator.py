@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import attrs
+
 from regimeforge.domain.entities import QueueItem, TrainingQueue, TrainingRun
 from regimeforge.domain.errors import CancelledError, RegimeForgeError
 from regimeforge.domain.events import (
@@ -170,6 +172,7 @@ class _Loop(QueueSession):
         )
         if isinstance(outcome, item_tx.Skipped):
             self.claimed.discard(prepared.item.index)
+            self.finished.add(outcome.item)
             self.stats.skipped += 1
             self.emit(RunSkipped(self.queue_uuid, prepared.key[0], outcome.existing_run_uuid))
             self.progress(outcome.queue)
@@ -211,6 +214,8 @@ class _Loop(QueueSession):
                 error = exc
             else:
                 self.claimed.discard(flight.item.index)
+                if recorded.item is not None:
+                    self.finished.add(recorded.item)
                 self.stats.trained += 1
                 self.stats.model_bytes.append(result.artifact.size_bytes)
                 self.stats.kept += int(recorded.kept)
@@ -238,6 +243,7 @@ class _Loop(QueueSession):
             self.r.uow_factory(), item=item, run=run, error=message, at=self.now()
         )
         self.claimed.discard(item.index)
+        self.finished.add(attrs.evolve(item, status=ItemStatus.FAILED, error=message))
         self.stats.failed += 1
         self.emit(RunFailed(self.queue_uuid, run.run_uuid if run else "", config_hash, message))
         limit = self.r.settings.max_consecutive_failures

@@ -32,7 +32,7 @@ from regimeforge.domain.ports import RunFilter
 from regimeforge.domain.regimes import RegimeDefinition
 from regimeforge.domain.states import ItemStatus, QueueStatus, RunStatus
 from regimeforge.domain.usecases import items as item_tx
-from regimeforge.domain.usecases.checkpoints import build_checkpoint, validate_checkpoint
+from regimeforge.domain.usecases.checkpoints import FinishedLog, validate_checkpoint
 from regimeforge.domain.usecases.items import recount_queue
 from regimeforge.domain.usecases.queue_control import cancel_now
 from regimeforge.domain.usecases.recovery import Liveness, release_stale_claims, worker_id
@@ -93,6 +93,8 @@ class QueueSession:
         self.message = ""
         self.stats = SessionStats(started=runner.clock.monotonic())
         self.since_checkpoint = 0
+        #: The finished items' checkpoint entries, read once and then kept up to date.
+        self.finished = FinishedLog()
         self.last_beat = -math.inf
         self.last_look = -math.inf
         self.queue: TrainingQueue
@@ -280,15 +282,20 @@ class QueueSession:
         try:
             with self.r.uow_factory() as uow:
                 queue = uow.queues.get(self.queue_uuid)
-                # Only finished items: the cost follows the work done, not the grid's size.
-                items = [
-                    item
-                    for status in (ItemStatus.COMPLETED, ItemStatus.SKIPPED, ItemStatus.FAILED)
-                    for item in uow.queues.items(self.queue_uuid, status)
-                ]
+                if not self.finished.agrees_with(queue):
+                    # The session's first checkpoint, or items finished elsewhere: read the
+                    # finished items (only those: the cost follows the work, not the grid).
+                    self.finished.reload(
+                        item
+                        for status in (ItemStatus.COMPLETED, ItemStatus.SKIPPED, ItemStatus.FAILED)
+                        for item in uow.queues.items(self.queue_uuid, status)
+                    )
                 bests = uow.bests.all()
             stats = self.stats.as_dict(self.r.clock.monotonic())
-            path = self.r.checkpoints.save(build_checkpoint(queue, items, bests, stats, at))
+            document = self.finished.document(queue, bests, stats, at)
+            path = self.r.checkpoints.save(document)
+            kept = self.r.settings.checkpoints_kept_per_queue
+            self.r.checkpoints.keep_latest(self.queue_uuid, kept)
         except (OSError, ValueError, CheckpointError):
             return None
         self.emit(CheckpointSaved(self.queue_uuid, path, queue.current_index))

@@ -68,6 +68,7 @@ class Recorded:
     deleted_runs: tuple[str, ...]
     events: tuple[Event, ...]
     queue: TrainingQueue | None = None
+    item: QueueItem | None = None  # the queue item as recorded (completed)
 
 
 #: Parsed inference configs by hash: every model of a queue repeats the same ones.
@@ -212,9 +213,8 @@ def record_evaluation(
                 uow.runs.update(attrs.evolve(other, updated_at=at, **changes))
             queue = None
             if item is not None:
-                uow.queues.update_item(
-                    item.to(ItemStatus.COMPLETED, run_uuid=run.run_uuid, heartbeat_at=at)
-                )
+                item = item.to(ItemStatus.COMPLETED, run_uuid=run.run_uuid, heartbeat_at=at)
+                uow.queues.update_item(item)
                 queue = advance_queue(
                     uow, item.queue_uuid, at, finished=ItemStatus.COMPLETED, locked=locked
                 )
@@ -254,4 +254,5 @@ def record_evaluation(
         deleted_runs=tuple(sorted({r for r, _ in gone} | (set() if kept else {run.run_uuid}))),
         events=tuple(events),
         queue=queue,
+        item=item,
     )

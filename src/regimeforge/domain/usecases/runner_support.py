@@ -28,6 +28,7 @@ class RunnerSettings:
     max_parallel: int = 1
     auto_checkpoint_interval: int = 10
     max_checkpoint_age_days: int = 30
+    checkpoints_kept_per_queue: int = 10
     max_consecutive_failures: int = 5
     disk_reserve_bytes: int = 500 * MB
     artifacts_path: str = "."
