@@ -2,7 +2,8 @@
 
 ``drive`` wires the workspace's runner with the progress display, turns SIGINT and SIGTERM into
 the coordinator's Ctrl-C path (the model in flight is abandoned, the queue pauses with a
-checkpoint, exit status 130), and prints the session's summary. ``resolve_queue`` accepts a
+checkpoint, model files left unrecorded removed, exit status 130), and prints the session's
+summary. ``resolve_queue`` accepts a
 queue's uuid, a unique prefix of it, or its name.
 
 **Decision (signals).** The first SIGINT or SIGTERM raises ``KeyboardInterrupt`` in the
@@ -18,6 +19,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -157,6 +159,7 @@ def drive(
         with cli_logging(), interrupts(), progress:
             outcome = runner.run(queue.queue_uuid, resume_from_checkpoint=checkpoint)
     except KeyboardInterrupt:
+        _remove_interrupted_files(ws)
         where = f" with checkpoint {progress.tally.checkpoint}" if progress.tally.checkpoint else ""
         print_error(
             f"interrupted: queue {queue.name} paused{where}; resume it with "
@@ -173,6 +176,16 @@ def drive(
     finally:
         runner.executor.shutdown()
     return outcome, progress.tally
+
+
+def _remove_interrupted_files(ws: Any) -> None:
+    """Files an interruption left unrecorded (a model written but not yet recorded, or a file
+    of a run pushed out of every top-N whose deletion came after the commit) are removed, as
+    ``recover`` does after a crash. Best effort: ``models cleanup`` finds anything left."""
+    from regimeforge.adapters.crash_leftovers import remove_orphan_files
+
+    with contextlib.suppress(Exception):
+        remove_orphan_files(ws, written_before=time.time())
 
 
 def outcome_line(outcome: QueueOutcome, name: str) -> str:
