@@ -9,7 +9,7 @@ between configs except what RegimeForge itself keeps. At config 100 and at the l
 process's resident memory (RSS) is sampled (with ``--tracemalloc``, the Python heap traced since
 the start instead: slower, but blind to allocator arenas and SQLite's page cache); bookkeeping
 time per config is measured over the first and the last 100 configs (CPU and wall, the model's
-own time subtracted; the share of the checkpoints, which read every finished item, shown
+own time subtracted; the share of the checkpoints, which list every finished item, shown
 apart). Targets (issue 5): memory growth between config 100 and the end < 10%; time per config
 flat. Ends with one line of JSON.
 """
@@ -111,7 +111,7 @@ class Sampler:
                 1000 * (k1 - k0) / n)  # fmt: skip
 
     def timing_checkpoints(self) -> None:
-        """Count the CPU time of every checkpoint (they read all finished items)."""
+        """Count the CPU time of every checkpoint (each lists every finished item)."""
         checkpoint = QueueSession.checkpoint
 
         def timed(session: QueueSession) -> str | None:

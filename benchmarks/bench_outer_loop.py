@@ -9,7 +9,9 @@ transaction with 135 backtest rows, regime bests and their history, queue counte
 heartbeats, pause/cancel polling, a checkpoint every 10 models) on SQLite and, when reachable,
 PostgreSQL, for queues of 100 and 10,000 configs. The same first ``--measure`` configs of each
 queue are timed, so both sizes do the same work: any difference is the grid size's cost. The
-queue's stored grid document is the demo grid file's (as ``queue create`` stores it).
+queue's stored grid document is the demo grid file's (as ``queue create`` stores it). One more
+SQLite row times the same number of configs after ``--after`` (1,000) configs were recorded: the
+cost in the middle of a long search, where indexes and checkpoints are no longer small.
 
 Baselines in the same process: Optuna's RDB storage (random sampler, trivial objective) on
 SQLite and PostgreSQL, and Optuna's GridSampler on a small grid, whose cost per trial grows with
@@ -206,16 +208,33 @@ def runner_for(
     return runner, queue.queue_uuid, engine
 
 
-def bookkeeping(url: str, size: int, measure: int, root: Path) -> Timing:
-    """Per config, over the first ``measure`` configs of a ``size``-config queue."""
+def bookkeeping(url: str, size: int, measure: int, root: Path, *, after: int = 0) -> Timing:
+    """Per config, over ``measure`` configs of a ``size``-config queue, after ``after`` others.
+
+    With ``after``, that many configs are recorded first (untimed; their results are copies of
+    a few precomputed ones): the timed configs then write into a database that already holds
+    their runs, backtests and checkpoints, as in the middle of a long search.
+    """
     grid = Grid(size)
-    for i in range(measure):  # precomputed outside the timing: only bookkeeping is measured
+    for i in range(after, after + measure):  # precomputed: only bookkeeping is timed
         config_hash = grid[i].config_hash
         RESULTS[config_hash] = RESULTS.get(config_hash) or make_result(config_hash)
-    runner, queue_uuid, engine = runner_for(url, size, measure, root)
+    pool = [make_result(f"warm-up {i}") for i in range(8)] if after else []
+
+    def warm_up(config_hash: str) -> WorkerResult:
+        result = pool[int(config_hash[:8], 16) % len(pool)]
+        return attrs.evolve(result, artifact=STORE.put(config_hash.encode()))
+
+    runner, queue_uuid, engine = runner_for(url, size, after or measure, root, model=warm_up)
+    tasks = runner.tasks
+    assert isinstance(tasks, Tasks)
+    if after:
+        assert runner.run(queue_uuid).completed == after
+        tasks.limit += measure
+    tasks.model = trivial_model
     outcomes = []
     timing = timed(lambda: outcomes.append(runner.run(queue_uuid)), measure)
-    assert outcomes[0].completed == measure, outcomes[0]
+    assert outcomes[0].completed == after + measure, outcomes[0]
     engine.dispose()
     return timing
 
@@ -286,6 +305,8 @@ def main() -> None:
                         help="PostgreSQL server URL ('' to skip)")  # fmt: skip
     parser.add_argument("--no-optuna", action="store_true", help="skip the Optuna baselines")
     parser.add_argument("--grid-points", type=int, default=100, help="GridSampler grid size")
+    parser.add_argument("--after", type=int, default=1000,
+                        help="also time the largest queue after this many (0: no)")  # fmt: skip
     parser.add_argument("--stdlib-json", action="store_true",
                         help="the json module for JSON columns, even with orjson")  # fmt: skip
     args = parser.parse_args()
@@ -313,6 +334,12 @@ def main() -> None:
             name = f"regimeforge, SQLite, {size:,}-config queue"
             keys[name] = f"sqlite_{size}"
             rows[name] = bookkeeping(f"sqlite:///{root / f'rf{size}.db'}", size, measure, root)
+        big = max(args.sizes)
+        if args.after and args.after + measure <= big:
+            name = f"regimeforge, SQLite, {big:,} queue, after {args.after:,}"
+            keys[name] = f"sqlite_{big}_after_{args.after}"
+            url = f"sqlite:///{root / 'rf-after.db'}"
+            rows[name] = bookkeeping(url, big, measure, root, after=args.after)
         for size in sorted(args.sizes):
             pg = pg_database(args.pg, f"rf_bench_outer_{size}") if args.pg else None
             if pg:
@@ -321,10 +348,10 @@ def main() -> None:
                 rows[name] = bookkeeping(pg, size, measure, root)
     base = rows.get("Optuna RDB, SQLite, random sampler")
     print(f"{measure} configs (trials) timed per row; JSON columns encoded with {encoder}")
-    print(f"{'measurement':<44}{'wall ms':>9}{'CPU ms':>9}{'vs Optuna':>11}")
+    print(f"{'measurement':<48}{'wall ms':>9}{'CPU ms':>9}{'vs Optuna':>11}")
     for name, t in rows.items():
         ratio = f"{t.wall_ms / base.wall_ms:>10.2f}x" if base else f"{'':>11}"
-        print(f"{name:<44}{t.wall_ms:>9.2f}{t.cpu_ms:>9.2f}{ratio}")
+        print(f"{name:<48}{t.wall_ms:>9.2f}{t.cpu_ms:>9.2f}{ratio}")
     figures: dict[str, Any] = {"benchmark": "outer_loop_bookkeeping", "configs_measured": measure,
                                "json_encoder": encoder}  # fmt: skip
     for name, t in rows.items():
