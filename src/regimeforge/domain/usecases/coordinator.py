@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import attrs
-
 from regimeforge.domain.entities import QueueItem, TrainingQueue, TrainingRun
 from regimeforge.domain.errors import CancelledError, RegimeForgeError
 from regimeforge.domain.events import (
@@ -239,11 +237,12 @@ class _Loop(QueueSession):
         self, item: QueueItem, run: TrainingRun | None, error: BaseException, config_hash: str
     ) -> None:
         message = describe(error)
-        queue = item_tx.record_failure(
+        failure = item_tx.record_failure(
             self.r.uow_factory(), item=item, run=run, error=message, at=self.now()
         )
+        queue = failure.queue
         self.claimed.discard(item.index)
-        self.finished.add(attrs.evolve(item, status=ItemStatus.FAILED, error=message))
+        self.finished.add(failure.item)
         self.stats.failed += 1
         self.emit(RunFailed(self.queue_uuid, run.run_uuid if run else "", config_hash, message))
         limit = self.r.settings.max_consecutive_failures

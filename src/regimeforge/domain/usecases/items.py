@@ -73,6 +73,14 @@ def start_or_skip(
         return Started(run, item)
 
 
+@attrs.frozen
+class Failed:
+    """The item (and its run, if any) failed; the queue with its counters advanced."""
+
+    item: QueueItem
+    queue: TrainingQueue
+
+
 def record_failure(
     uow: UnitOfWork,
     *,
@@ -80,19 +88,18 @@ def record_failure(
     run: TrainingRun | None,
     error: str,
     at: datetime,
-) -> TrainingQueue:
-    """The run (if any) and the item failed with ``error``; returns the updated queue."""
+) -> Failed:
+    """The run (if any) and the item failed with ``error``; the failed item and the queue."""
     with uow:
         if run is not None:
             stored = uow.runs.get(run.run_uuid)
             if stored.status is RunStatus.RUNNING:
                 uow.runs.update(stored.fail(at, error))
-        uow.queues.update_item(
-            item.to(ItemStatus.FAILED, error=error, heartbeat_at=at, run_uuid=item.run_uuid)
-        )
+        item = item.to(ItemStatus.FAILED, error=error, heartbeat_at=at, run_uuid=item.run_uuid)
+        uow.queues.update_item(item)
         queue = advance_queue(uow, item.queue_uuid, at, finished=ItemStatus.FAILED)
         uow.commit()
-    return queue
+    return Failed(item, queue)
 
 
 def release_items(
