@@ -61,7 +61,7 @@ class JsonCheckpointStore:
         self.folder = Path(folder)
 
     def save(self, checkpoint: CheckpointDocument | Mapping[str, Any]) -> str:
-        """Write a checkpoint (a document, or a payload written as it is); returns its path."""
+        """Write a checkpoint (a document, or a payload as canonical JSON); returns its path."""
         if not isinstance(checkpoint, CheckpointDocument):
             checkpoint = CheckpointDocument.of(checkpoint)
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -67,8 +67,3 @@ def new_ordered_id() -> str:
 def short_backtest_id(identifier: str) -> str:
     """Eight hex digits that tell a backtest apart: the random end of its (ordered) id."""
     return identifier[-8:]
-
-
-def id_time_ms(identifier: str) -> int:
-    """The Unix time in milliseconds a version 7 identifier starts with."""
-    return int(identifier[:12], 16)

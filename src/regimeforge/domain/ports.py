@@ -230,7 +230,7 @@ class CheckpointStore(Protocol):
     """Checkpoint files (JSON with checksum), written atomically."""
 
     def save(self, checkpoint: CheckpointDocument | Mapping[str, Any]) -> str:
-        """Write a checkpoint (a document, or a payload written as it is); returns its path."""
+        """Write a checkpoint (a document, or a payload as canonical JSON); returns its path."""
 
     def load(self, path: str) -> dict[str, Any]:
         """Read and verify; CheckpointError on corrupt, truncated or wrong-version files."""

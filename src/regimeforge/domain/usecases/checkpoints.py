@@ -81,8 +81,8 @@ class CheckpointDocument:
 
     @classmethod
     def of(cls, payload: Mapping[str, Any]) -> CheckpointDocument:
-        """The document of a payload exactly as given (its checksum is not recomputed)."""
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        """The document of a payload in canonical JSON (its checksum is not recomputed)."""
+        text = canonical_json(payload)
         return cls(str(payload["queue_uuid"]), str(payload.get("created_at", "")), text)
 
 
