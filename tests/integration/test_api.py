@@ -339,3 +339,31 @@ def test_a_token_cancelled_from_another_thread_reaches_the_running_queue(
         "requested",
         0,
     )
+
+
+def test_ctrl_c_pauses_re_raises_and_removes_files_left_unrecorded(
+    tmp_path: Path, grid_file: Path
+) -> None:
+    ws = rf.init_workspace(tmp_path / "ws", load_entry_points=False)
+    try:
+        # A model file no run names, as an interruption between writing and recording leaves.
+        orphan = Path(ws.settings.artifacts_dir) / "ab" / f"ab{'0' * 30}.joblib"
+        orphan.parent.mkdir(parents=True)
+        orphan.write_bytes(b"never recorded")
+
+        def interrupt(event: ev.Event) -> None:
+            if isinstance(event, ev.RunCompleted):
+                raise KeyboardInterrupt
+
+        with pytest.raises(KeyboardInterrupt):
+            rf.run_grid(ws, grid_file, on_progress=interrupt)
+        assert not orphan.exists()
+        with ws.uow() as uow:
+            (stored,) = uow.queues.list()
+            kept = [r for r in uow.runs.list() if r.is_model_kept]
+        assert stored.status is QueueStatus.PAUSED and stored.completed_count == 1
+        assert kept and all(
+            (Path(ws.settings.artifacts_dir) / r.model_file_path).exists() for r in kept
+        )
+    finally:
+        ws.close()

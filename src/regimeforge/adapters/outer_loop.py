@@ -13,8 +13,10 @@ one (the file's, else the settings' at creation time).
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from importlib import metadata
@@ -176,6 +178,23 @@ def queue_runner_of(
         disk=ShutilDiskProbe(),
         pid_alive=pid_alive,
     )
+
+
+def run_queue(
+    ws: Any, runner: QueueRunner, queue_uuid: str, *, checkpoint: str | None = None
+) -> QueueOutcome:
+    """``runner.run``; on Ctrl-C (KeyboardInterrupt, re-raised once the queue is paused), model
+    files the interruption left unrecorded are removed first, as ``recover`` does after a crash:
+    the abandoned model's file, or that of a run pushed out of every top-N whose deletion comes
+    after the commit. Best effort: ``models cleanup`` finds anything left."""
+    try:
+        return runner.run(queue_uuid, resume_from_checkpoint=checkpoint)
+    except KeyboardInterrupt:
+        from regimeforge.adapters.crash_leftovers import remove_orphan_files
+
+        with contextlib.suppress(Exception):
+            remove_orphan_files(ws, written_before=time.time())
+        raise
 
 
 def create_queue_from_grid_file(

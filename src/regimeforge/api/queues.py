@@ -193,7 +193,7 @@ def _drive(  # noqa: PLR0917 - the private twin of run_grid/resume
     max_parallel: int | None,
     executor: str | None,
 ) -> QueueOutcome:
-    from regimeforge.adapters.outer_loop import executor_of, queue_runner_of
+    from regimeforge.adapters.outer_loop import executor_of, queue_runner_of, run_queue
 
     bridge = _TokenBridge(workspace, cancel, on_progress)
     chosen = executor_of(
@@ -204,7 +204,7 @@ def _drive(  # noqa: PLR0917 - the private twin of run_grid/resume
     )
     bridge.start()
     try:
-        return runner.run(queue, resume_from_checkpoint=checkpoint)
+        return run_queue(workspace, runner, queue, checkpoint=checkpoint)
     finally:
         bridge.stop()
         runner.executor.shutdown()

@@ -19,7 +19,6 @@ import logging
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -145,7 +144,7 @@ def drive(
 
     An error the loop cannot go past (the queue is marked failed) exits with status 1.
     """
-    from regimeforge.adapters.outer_loop import executor_of, queue_runner_of
+    from regimeforge.adapters.outer_loop import executor_of, queue_runner_of, run_queue
 
     chosen = executor_of(
         ws.registry,
@@ -157,9 +156,8 @@ def drive(
     runner = queue_runner_of(ws, observers=[progress], executor=chosen, max_parallel=max_parallel)
     try:
         with cli_logging(), interrupts(), progress:
-            outcome = runner.run(queue.queue_uuid, resume_from_checkpoint=checkpoint)
+            outcome = run_queue(ws, runner, queue.queue_uuid, checkpoint=checkpoint)
     except KeyboardInterrupt:
-        _remove_interrupted_files(ws)
         where = f" with checkpoint {progress.tally.checkpoint}" if progress.tally.checkpoint else ""
         print_error(
             f"interrupted: queue {queue.name} paused{where}; resume it with "
@@ -176,16 +174,6 @@ def drive(
     finally:
         runner.executor.shutdown()
     return outcome, progress.tally
-
-
-def _remove_interrupted_files(ws: Any) -> None:
-    """Files an interruption left unrecorded (a model written but not yet recorded, or a file
-    of a run pushed out of every top-N whose deletion came after the commit) are removed, as
-    ``recover`` does after a crash. Best effort: ``models cleanup`` finds anything left."""
-    from regimeforge.adapters.crash_leftovers import remove_orphan_files
-
-    with contextlib.suppress(Exception):
-        remove_orphan_files(ws, written_before=time.time())
 
 
 def outcome_line(outcome: QueueOutcome, name: str) -> str:
