@@ -39,9 +39,10 @@ sys.path.insert(0, str(ROOT / "tests"))  # split_rows: the same split as the tes
 
 from models_data import split_rows  # noqa: E402
 from regimeforge.domain import backtest as bt  # noqa: E402
-from regimeforge.domain.config import InferenceConfig, ModelConfig  # noqa: E402
+from regimeforge.domain.config import ModelConfig  # noqa: E402
 from regimeforge.domain.costs import CostModel  # noqa: E402
 from regimeforge.domain.forecasts import PreparedData  # noqa: E402
+from regimeforge.domain.inference_grid import expand_inference_grid  # noqa: E402
 from regimeforge.domain.synthetic import generate_regime_bars  # noqa: E402
 from regimeforge.plugins.builtin.models.composite import build_trainer  # noqa: E402
 from regimeforge.plugins.manager import get_plugin_manager  # noqa: E402
@@ -120,12 +121,7 @@ def inner_loop_seconds(registry: Any, model: Any, data: PreparedData) -> float:
     """3 forecasts over the test segment + the 135-config inner loop (what a model costs)."""
     from regimeforge.plugins.builtin.numba_kernel import default_kernel
 
-    grid = [
-        InferenceConfig.from_mapping({"prediction_method": m, "ensemble_method": e,
-                                      "confidence_threshold": t, "lookback_window": lb})
-        for m in METHODS for e in ("mean", "weighted", "stacking")
-        for t in (0.0, 0.3, 0.5, 0.7, 0.9) for lb in (50, 100, 200)
-    ]  # fmt: skip
+    grid = expand_inference_grid()  # the default 135 configurations
     kernel = default_kernel()
     test = data.features[data.test]
 

@@ -47,15 +47,10 @@ TYPES = ["lightning", "diffusion-ddpm", "diffusion-ddim", "sssd"]
 METHODS = ["direct", "recursive", "direct_multi"]
 
 
-def _grid() -> list[Any]:
-    from regimeforge.domain.config import InferenceConfig
+def _grid() -> tuple[Any, ...]:
+    from regimeforge.domain.inference_grid import expand_inference_grid
 
-    return [
-        InferenceConfig.from_mapping({"prediction_method": m, "ensemble_method": e,
-                                      "confidence_threshold": t, "lookback_window": lb})
-        for m in METHODS for e in ("mean", "weighted", "stacking")
-        for t in (0.0, 0.3, 0.5, 0.7, 0.9) for lb in (50, 100, 200)
-    ]  # fmt: skip
+    return expand_inference_grid()  # the default 135 configurations
 
 
 def inner_loop_s(registry: Any, forecasts: dict[str, Any], data: Any) -> float:

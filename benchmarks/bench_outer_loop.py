@@ -45,7 +45,8 @@ from regimeforge.adapters.storage.engine import make_engine
 from regimeforge.adapters.storage.migrate import upgrade
 from regimeforge.adapters.storage.uow import SqlAlchemyUnitOfWork
 from regimeforge.domain.catalog import BUILTIN_INDICATORS, ConfigCatalog
-from regimeforge.domain.config import InferenceConfig, ModelConfig
+from regimeforge.domain.config import ModelConfig
+from regimeforge.domain.inference_grid import expand_inference_grid
 from regimeforge.domain.ports import ArtifactInfo
 from regimeforge.domain.regimes import DEFAULT_REGIMES
 from regimeforge.domain.usecases.coordinator import QueueRunner
@@ -59,20 +60,7 @@ DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CATALOG = ConfigCatalog({"ridge": {"alpha": 1.0}}, {"none": {}}, BUILTIN_INDICATORS)
 METRICS = ("sharpe", "sortino", "max_drawdown", "calmar", "total_return", "win_rate",
            "profit_factor", "n_trades", "exposure", "turnover", "hit_rate")  # fmt: skip
-INFERENCE = [
-    InferenceConfig.from_mapping(
-        {
-            "prediction_method": p,
-            "ensemble_method": e,
-            "confidence_threshold": c,
-            "lookback_window": w,
-        }
-    )
-    for p in ("direct", "recursive", "direct_multi")
-    for e in ("mean", "weighted", "stacking")
-    for c in (0.0, 0.3, 0.5, 0.7, 0.9)
-    for w in (50, 100, 200)
-]
+INFERENCE = expand_inference_grid()  # the default 135 configurations
 
 
 @attrs.frozen
